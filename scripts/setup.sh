@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install everything pullfix and its tests need, from this repository's own files.
+# Idempotent: re-running only installs what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+if ! command -v uv >/dev/null 2>&1; then
+  "$PY" -m pip install --quiet "uv==0.13.8"
+fi
+UV="$(command -v uv || echo "$PY -m uv")"
+
+# the application (pinned by requirements.lock)
+[ -x .venv/bin/python ] || $UV venv --quiet --python "$PY" .venv
+$UV pip install --quiet --python .venv/bin/python -r requirements.lock
+$UV pip install --quiet --python .venv/bin/python --no-deps -e .
+
+# the real az CLI, pinned, in its own environment (compatibility tests, operator rehearsal)
+if [ "${PULLFIX_SKIP_AZCLI:-0}" != "1" ]; then
+  [ -x .azcli/bin/python ] || $UV venv --quiet --python "$PY" .azcli
+  $UV pip install --quiet --python .azcli/bin/python -r requirements-azcli.lock
+fi

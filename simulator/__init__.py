@@ -1,0 +1,1 @@
+"""pullfix's local Azure + AKS twin. Never imported by flows/, tasks/ or policies/."""

@@ -1,0 +1,126 @@
+"""Microsoft.Authorization: role definitions (built-in and custom) and role assignments."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from importlib import resources
+from typing import Any
+
+from simulator.core import authz, errors
+from simulator.core.world import World
+from simulator.identity.models import iso
+
+ROLE_DEF_TYPE = "Microsoft.Authorization/roleDefinitions"
+ROLE_ASSIGNMENT_TYPE = "Microsoft.Authorization/roleAssignments"
+
+
+def builtin_roles() -> list[dict[str, Any]]:
+    data = resources.files("simulator").joinpath("data/builtin_roles.json").read_text()
+    return json.loads(data)
+
+
+def install_builtin_roles(world: World) -> None:
+    for role in builtin_roles():
+        world.put({
+            "id": f"/providers/Microsoft.Authorization/roleDefinitions/{role['name']}",
+            "name": role["name"],
+            "type": ROLE_DEF_TYPE,
+            "properties": {
+                "roleName": role["roleName"],
+                "type": "BuiltInRole",
+                "description": role["description"],
+                "assignableScopes": ["/"],
+                "permissions": role["permissions"],
+                "createdOn": "2015-02-02T21:55:09.8806423Z",
+                "updatedOn": "2024-01-01T00:00:00.0000000Z",
+                "createdBy": None,
+                "updatedBy": None,
+            },
+        })
+
+
+def role_by_name(world: World, role_name: str) -> dict[str, Any]:
+    for r in world.of_type(ROLE_DEF_TYPE):
+        if r["properties"]["roleName"].lower() == role_name.lower() or r["name"] == role_name:
+            return r
+    raise KeyError(role_name)
+
+
+def create_custom_role(
+    world: World, *, name: str, scope: str, permissions: list[dict[str, Any]],
+    description: str = "", role_id: str | None = None,
+) -> dict[str, Any]:
+    role_id = role_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"role:{scope}:{name}"))
+    doc = {
+        "id": f"{scope.rstrip('/')}/providers/Microsoft.Authorization/roleDefinitions/{role_id}",
+        "name": role_id,
+        "type": ROLE_DEF_TYPE,
+        "properties": {
+            "roleName": name,
+            "type": "CustomRole",
+            "description": description,
+            "assignableScopes": [scope],
+            "permissions": [
+                {"actions": p.get("actions", []), "notActions": p.get("notActions", []),
+                 "dataActions": p.get("dataActions", []),
+                 "notDataActions": p.get("notDataActions", [])}
+                for p in permissions
+            ],
+            "createdOn": iso(world.now()),
+            "updatedOn": iso(world.now()),
+            "createdBy": None,
+            "updatedBy": None,
+        },
+    }
+    return world.put(doc)
+
+
+def principal_type(world: World, principal_id: str) -> str:
+    g = world.graph
+    if principal_id in g["users"]:
+        return "User"
+    if principal_id in g["groups"]:
+        return "Group"
+    return "ServicePrincipal"
+
+
+def create_role_assignment(
+    world: World, *, scope: str, role_definition_id: str, principal_id: str,
+    name: str | None = None, principal_type_: str | None = None, effective_now: bool = False,
+    created_by: str | None = None, description: str | None = None,
+) -> dict[str, Any]:
+    """Create an assignment; it is honoured only after the propagation delay unless
+    ``effective_now`` (scenario seeding: the world existed before the story starts)."""
+    name = name or str(uuid.uuid4())
+    guid = role_definition_id.rstrip("/").rsplit("/", 1)[-1]
+    definition = authz.role_definition(world, guid)
+    if definition is None:
+        raise errors.bad_request("RoleDefinitionDoesNotExist",
+                                 f"The specified role definition with ID '{guid}' does not exist.")
+    sub = scope.split("/")[2] if scope.lower().startswith("/subscriptions/") else None
+    rd_id = (f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
+             if sub else f"/providers/Microsoft.Authorization/roleDefinitions/{guid}")
+    now = world.now()
+    doc = {
+        "id": f"{scope.rstrip('/')}/providers/Microsoft.Authorization/roleAssignments/{name}",
+        "name": name,
+        "type": ROLE_ASSIGNMENT_TYPE,
+        "properties": {
+            "roleDefinitionId": rd_id,
+            "principalId": principal_id,
+            "principalType": principal_type_ or principal_type(world, principal_id),
+            "scope": scope,
+            "condition": None,
+            "conditionVersion": None,
+            "description": description,
+            "createdOn": iso(now),
+            "updatedOn": iso(now),
+            "createdBy": created_by,
+            "updatedBy": created_by,
+            "delegatedManagedIdentityResourceId": None,
+        },
+        "_effectiveAt": 0 if effective_now else now + float(
+            world.settings.get("role_propagation_seconds", 0)),
+    }
+    return world.put(doc)

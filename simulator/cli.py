@@ -1,0 +1,87 @@
+"""``python -m simulator serve|scenarios``."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="The pullfix simulator: a local Azure cloud over HTTPS on 127.0.0.1.")
+
+
+@app.command()
+def scenarios() -> None:
+    """List the built-in scenarios."""
+    from simulator.scenario import read_scenario, scenario_names
+
+    for name in scenario_names():
+        doc, _ = read_scenario(name)
+        lines = (doc.get("description") or "").strip().splitlines()
+        typer.echo(f"{name}\t{lines[0] if lines else ''}")
+
+
+@app.command()
+def serve(
+    scenario: Annotated[str, typer.Option(help="built-in scenario name, YAML path, or "
+                                          "fleet:SUBSxCLUSTERS[:SEED]")] = "demo",
+    port: Annotated[int, typer.Option(help="port on 127.0.0.1 (0 = any free port)")] = 8443,
+    connection_file: Annotated[Path, typer.Option(help="where to write the connection JSON")]
+    = Path(".pullfix/sim/connection.json"),
+    state_dir: Annotated[Path | None, typer.Option(
+        help="keep CA, keys and world state here; a restart with the same directory resumes "
+             "the same world (default: a fresh temporary directory)")] = None,
+) -> None:
+    """Serve a scenario until SIGTERM/SIGINT."""
+    from simulator.core.world import World
+    from simulator.scenario import ScenarioError, build_world, read_scenario
+    from simulator.server import SimServer, StartError
+
+    persistent = state_dir is not None
+    directory = state_dir or Path(tempfile.mkdtemp(prefix="pullfix-sim-"))
+    world = World.load(directory) if persistent else None
+    try:
+        if world is None:
+            doc, origin = read_scenario(scenario)
+            world = build_world(doc, origin)
+        else:
+            from simulator.scenario import load_providers
+
+            load_providers()
+        server = SimServer(world, directory, port=port)
+    except (ScenarioError, StartError) as exc:
+        typer.echo(f"simulator: cannot start: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if persistent:
+        server.enable_persistence()
+        server.persist()
+
+    def stop(*_: object) -> None:
+        server.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    conn = server.connection()
+    typer.echo(f"simulator: scenario '{conn['scenario']}' on {conn['arm_endpoint']} "
+               f"(tenant {conn['tenant_id']}); connection file: {connection_file}", err=True)
+    server.serve(connection_file)
+
+
+@app.command("env")
+def env_cmd(
+    connection_file: Annotated[Path, typer.Option()] = Path(".pullfix/sim/connection.json"),
+) -> None:
+    """Print ``export`` lines for a shell from a connection file."""
+    conn = json.loads(connection_file.read_text())
+    for k, v in conn["env"].items():
+        typer.echo(f"export {k}='{v}'")
+
+
+def main() -> None:
+    app(prog_name="python -m simulator")
+    sys.exit(0)

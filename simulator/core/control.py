@@ -1,0 +1,82 @@
+"""The control API (``/_sim/...``): what tests and operators use to steer the simulator —
+reset, snapshot/restore, the write journal, fault injection, the clock and settings.
+Guarded by the ``x-sim-control`` key from the connection file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simulator.core import errors
+from simulator.core.routing import Ctx, Reply, route
+from simulator.core.world import merge
+
+
+@route("POST", "/_sim/reset", service="control", write=False)
+def reset(ctx: Ctx) -> Any:
+    ctx.world.reset()
+    ctx.server.dispatcher.buckets.clear()
+    return Reply(204)
+
+
+@route("GET", "/_sim/snapshot", service="control")
+def snapshot(ctx: Ctx) -> Any:
+    return ctx.world.snapshot()
+
+
+@route("POST", "/_sim/restore", service="control", write=False)
+def restore(ctx: Ctx) -> Any:
+    ctx.world.restore(ctx.json())
+    return Reply(204)
+
+
+@route("GET", "/_sim/journal", service="control")
+def journal(ctx: Ctx) -> Any:
+    return {"value": list(ctx.world.journal)}
+
+
+@route("DELETE", "/_sim/journal", service="control", write=False)
+def clear_journal(ctx: Ctx) -> Any:
+    ctx.world.journal.clear()
+    return Reply(204)
+
+
+@route("POST", "/_sim/faults", service="control", write=False)
+def add_fault(ctx: Ctx) -> Any:
+    fault = ctx.json()
+    allowed = {"method", "path", "status", "retry_after", "latency_ms", "drop", "count", "body"}
+    unknown = set(fault) - allowed
+    if unknown:
+        raise errors.bad_request("InvalidFault", f"unknown fault keys {sorted(unknown)}; "
+                                 f"valid: {sorted(allowed)}")
+    ctx.world.state["faults"].append(fault)
+    return Reply(201, fault)
+
+
+@route("GET", "/_sim/faults", service="control")
+def list_faults(ctx: Ctx) -> Any:
+    return {"value": ctx.world.state["faults"]}
+
+
+@route("DELETE", "/_sim/faults", service="control", write=False)
+def clear_faults(ctx: Ctx) -> Any:
+    ctx.world.state["faults"].clear()
+    return Reply(204)
+
+
+@route("POST", "/_sim/clock", service="control", write=False)
+def advance_clock(ctx: Ctx) -> Any:
+    seconds = float(ctx.json().get("advance_seconds", 0))
+    ctx.world.advance(seconds)
+    return {"now": ctx.world.now()}
+
+
+@route("PATCH", "/_sim/settings", service="control", write=False)
+def patch_settings(ctx: Ctx) -> Any:
+    patch = ctx.json()
+    unknown = set(patch) - set(ctx.world.settings)
+    if unknown:
+        raise errors.bad_request("InvalidSetting", f"unknown settings {sorted(unknown)}; "
+                                 f"valid: {sorted(ctx.world.settings)}")
+    merge(ctx.world.settings, patch)
+    ctx.server.dispatcher.buckets.clear()
+    return ctx.world.settings

@@ -1,0 +1,224 @@
+"""The request pipeline: faults → route → authenticate → throttle → authorize → handler.
+
+Everything a client sees passes through here, so the cloud's cross-cutting behaviour lives in
+one place: the error envelopes, the RBAC check on every ARM call, the write journal, fault
+injection and the ARM throttling model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+import jwt
+
+from simulator.core import authz, errors
+from simulator.core.ids import key, parse, required_action
+from simulator.core.routing import ROUTER, Caller, Ctx, Reply, Route
+
+log = logging.getLogger("simulator")
+
+
+class Dispatcher:
+    def __init__(self, server: Any) -> None:
+        self.server = server  # simulator.server.SimServer: world, issuer, endpoints
+        self.buckets: dict[tuple[str, str, str], list[float]] = {}
+
+    @property
+    def world(self) -> Any:
+        return self.server.world
+
+    # -- faults ----------------------------------------------------------------------------
+    def _fault(self, method: str, path: str) -> dict[str, Any] | None:
+        with self.world.lock:
+            for fault in self.world.state["faults"]:
+                if fault.get("method") and fault["method"].upper() != method:
+                    continue
+                if not re.search(fault.get("path", ".*"), path, re.IGNORECASE):
+                    continue
+                if fault.get("count") is not None:
+                    if fault["count"] <= 0:
+                        continue
+                    fault["count"] -= 1
+                fault["hits"] = fault.get("hits", 0) + 1
+                return dict(fault)
+        return None
+
+    # -- authentication --------------------------------------------------------------------
+    def _authenticate(self, ctx: Ctx, audiences: list[str]) -> Caller:
+        header = ctx.headers.get("authorization", "")
+        challenge = (
+            f'Bearer authorization_uri="{self.server.login_endpoint}{self.world.tenant_id}", '
+            'error="invalid_token", error_description="The authentication failed because of '
+            "missing 'Authorization' header.\""
+        )
+        if not header.lower().startswith("bearer "):
+            raise errors.arm_error(
+                401, "AuthenticationFailed",
+                "Authentication failed. The 'Authorization' header is missing.",
+                **{"WWW-Authenticate": challenge},
+            )
+        token = header[7:].strip()
+        try:
+            claims = self.server.issuer.verify(token, audiences)
+        except jwt.ExpiredSignatureError as exc:
+            raise errors.arm_error(
+                401, "ExpiredAuthenticationToken",
+                "The access token expiry UTC time is earlier than current UTC time.",
+            ) from exc
+        except jwt.InvalidAudienceError as exc:
+            raise errors.arm_error(
+                401, "InvalidAuthenticationTokenAudience",
+                "The access token has been obtained for wrong audience or resource. It should "
+                f"exactly match with one of the allowed audiences {audiences}.",
+            ) from exc
+        except jwt.PyJWTError as exc:
+            raise errors.arm_error(
+                401, "InvalidAuthenticationToken",
+                "The access token is invalid.",
+            ) from exc
+        if claims["tid"].lower() != self.world.tenant_id.lower():
+            raise errors.arm_error(
+                401, "InvalidAuthenticationTokenTenant",
+                f"The access token is from the wrong issuer '{claims.get('iss')}'.",
+            )
+        return Caller(claims["oid"], claims.get("appid"), claims["tid"], claims, token)
+
+    # -- throttling ------------------------------------------------------------------------
+    def _throttle(self, ctx: Ctx, write: bool) -> dict[str, str]:
+        cfg = self.world.settings.get("throttling") or {}
+        if not cfg.get("enabled"):
+            return {}
+        sub = parse(ctx.path).subscription or "tenant"
+        kind = "writes" if write else "reads"
+        burst = float(cfg[f"{kind}_burst"])
+        rate = float(cfg[f"{kind}_per_second"])
+        bucket_key = (sub.lower(), ctx.caller.object_id if ctx.caller else "-", kind)
+        now = time.monotonic()
+        tokens, last = self.buckets.get(bucket_key, [burst, now])
+        tokens = min(burst, tokens + (now - last) * rate)
+        if tokens < 1:
+            retry = max(1, int((1 - tokens) / rate + 0.999))
+            self.buckets[bucket_key] = [tokens, now]
+            raise errors.arm_error(
+                429, "TooManyRequests",
+                f"Number of {'write' if write else 'read'} requests for subscription '{sub}' "
+                f"actor '{bucket_key[1]}' exceeded. Please try again after '{retry}' seconds "
+                "after the current request.",
+                **{"Retry-After": str(retry),
+                   f"x-ms-ratelimit-remaining-subscription-{kind}": "0"},
+            )
+        tokens -= 1
+        self.buckets[bucket_key] = [tokens, now]
+        return {f"x-ms-ratelimit-remaining-subscription-{kind}": str(int(tokens))}
+
+    # -- authorization ---------------------------------------------------------------------
+    def _authorize(self, ctx: Ctx, route: Route) -> None:
+        if route.action == "":
+            return
+        action, scope = required_action(ctx.method, ctx.path)
+        if route.action:
+            action = route.action
+        assert ctx.caller is not None
+        if scope in ("", "/"):
+            return
+        if not authz.is_permitted(self.world, ctx.caller.object_id, action, scope):
+            p = parse(scope)
+            if p.subscription and p.subscription.lower() not in {
+                s.lower() for s in self.world.state["subscriptions"]
+            }:
+                raise errors.subscription_not_found(p.subscription)
+            oid = ctx.caller.object_id
+            raise errors.arm_error(
+                403, "AuthorizationFailed",
+                f"The client '{ctx.caller.app_id or oid}' with object id '{oid}' does not have "
+                f"authorization to perform action '{action}' over scope '{scope}' or the scope "
+                "is invalid. If access was recently granted, please refresh your credentials.",
+            )
+
+    # -- entry -----------------------------------------------------------------------------
+    async def handle(self, method: str, path: str, raw_query: str, headers: dict[str, str],
+                     body: bytes, base_url: str) -> tuple[Reply, dict[str, Any] | None]:
+        path = re.sub(r"/{2,}", "/", path)
+        fault = self._fault(method, path)
+        if fault:
+            if fault.get("latency_ms"):
+                await asyncio.sleep(fault["latency_ms"] / 1000)
+            if fault.get("drop") or fault.get("status"):
+                return Reply(status=int(fault.get("status") or 500)), fault
+        ctx = Ctx(self.world, method, path, {}, raw_query, headers, body, base_url, self.server)
+        try:
+            reply = self._dispatch(ctx)
+        except errors.CloudError as exc:
+            reply = Reply(exc.status, exc.body, dict(exc.headers))
+        return reply, None
+
+    def _dispatch(self, ctx: Ctx) -> Reply:
+        found = ROUTER.match(ctx.method, ctx.path)
+        if not found:
+            if ctx.path.lower().startswith("/v1.0/") or ctx.path.lower().startswith("/beta/"):
+                raise errors.graph_error(400, "BadRequest",
+                                         f"Resource not found for the segment "
+                                         f"'{ctx.path.strip('/').split('/')[1]}'.")
+            raise errors.arm_error(
+                404, "InvalidResourceType" if "/providers/" in ctx.path.lower() else "NotFound",
+                f"The resource type could not be found for path '{ctx.path}'.",
+            )
+        route, params = found
+        ctx.params, ctx.route = params, route
+        extra: dict[str, str] = {}
+        if route.service == "arm":
+            ctx.caller = self._authenticate(ctx, self.server.arm_audiences)
+            if not ctx.api_version and not ctx.path.lower().startswith("/metadata"):
+                raise errors.arm_error(
+                    400, "MissingApiVersionParameter",
+                    "The api-version query parameter (?api-version=) is required for all "
+                    "requests.",
+                )
+            extra = self._throttle(ctx, route.write)
+            self._authorize(ctx, route)
+        elif route.service == "graph":
+            ctx.caller = self._authenticate(ctx, self.server.graph_audiences)
+        elif route.service == "control":
+            if ctx.headers.get("x-sim-control") != self.server.control_key:
+                raise errors.arm_error(401, "Unauthorized", "Missing or wrong x-sim-control.")
+        with self.world.lock:
+            self.world.settle()
+            result = route.handler(ctx)
+        reply = result if isinstance(result, Reply) else Reply(200, result)
+        reply.headers.update(extra)
+        if route.write and 200 <= reply.status < 300:
+            self.world.record_write({
+                "method": ctx.method, "path": ctx.path, "service": route.service,
+                "status": reply.status,
+                "caller": ctx.caller.object_id if ctx.caller else None,
+                "resource": key(ctx.path) if route.service == "arm" else ctx.path,
+            })
+            self.world.changed()
+            self.server.persist()
+        return reply
+
+
+def render(reply: Reply) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    body = reply.body
+    if body is None:
+        data = b""
+    elif isinstance(body, bytes):
+        data = body
+    elif isinstance(body, str):
+        data = body.encode()
+    else:
+        data = json.dumps(body).encode()
+    headers = {"x-ms-request-id": str(uuid.uuid4()),
+               "x-ms-correlation-request-id": str(uuid.uuid4())}
+    if data:
+        headers["content-type"] = reply.content_type
+    headers.update(reply.headers)
+    raw = [(k.lower().encode(), str(v).encode()) for k, v in headers.items()]
+    raw.append((b"content-length", str(len(data)).encode()))
+    return reply.status, raw, data

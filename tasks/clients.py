@@ -1,0 +1,103 @@
+"""The only place that builds Azure and Kubernetes clients.
+
+Every client is built from the cloud profile (endpoints, audiences, CA bundle) and one shared
+credential, and cached, so a sweep over a fleet reuses connections and tokens instead of
+building a client per pod.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from azure.core.credentials import TokenCredential
+from azure.identity import DefaultAzureCredential
+
+from tasks.cloud import CloudProfile, from_environment
+
+T = TypeVar("T")
+
+
+def build_credential(profile: CloudProfile) -> TokenCredential:
+    """DefaultAzureCredential against the profile's authority.
+
+    Works unchanged with a service principal (``AZURE_CLIENT_ID``/``AZURE_CLIENT_SECRET``),
+    workload identity, or a managed identity (``IDENTITY_ENDPOINT``/``IDENTITY_HEADER``).
+    """
+    kwargs: dict[str, Any] = {
+        "authority": profile.authority_host,
+        "exclude_interactive_browser_credential": True,
+        "exclude_visual_studio_code_credential": True,
+        "exclude_shared_token_cache_credential": True,
+        "exclude_powershell_credential": True,
+        "exclude_developer_cli_credential": True,
+    }
+    if profile.disable_instance_discovery:
+        kwargs["disable_instance_discovery"] = True
+    if profile.ca_bundle:
+        kwargs["connection_verify"] = profile.ca_bundle
+    return DefaultAzureCredential(**kwargs)
+
+
+class Clients:
+    """Shared, lazily built clients for one cloud and one identity."""
+
+    def __init__(self, profile: CloudProfile | None = None,
+                 credential: TokenCredential | None = None) -> None:
+        self.profile = profile or from_environment()
+        self.credential = credential or build_credential(self.profile)
+        self._cache: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+
+    def _transport_kwargs(self) -> dict[str, Any]:
+        return {"connection_verify": self.profile.ca_bundle} if self.profile.ca_bundle else {}
+
+    def arm(self, client_cls: Callable[..., T], subscription_id: str | None = None, **kwargs: Any) -> T:
+        """An azure-mgmt-* client for ``subscription_id`` (cached per class+subscription)."""
+        cache_key = (client_cls, subscription_id, tuple(sorted(kwargs.items())))
+        with self._lock:
+            if cache_key not in self._cache:
+                args: list[Any] = [self.credential]
+                if subscription_id is not None:
+                    args.append(subscription_id)
+                self._cache[cache_key] = client_cls(
+                    *args,
+                    base_url=self.profile.arm_endpoint,
+                    credential_scopes=[self.profile.arm_scope],
+                    **self._transport_kwargs(),
+                    **kwargs,
+                )
+            return self._cache[cache_key]
+
+    def graph(self) -> Any:
+        """A msgraph GraphServiceClient against the profile's Graph endpoint."""
+        with self._lock:
+            if "graph" not in self._cache:
+                import httpx
+                from kiota_authentication_azure.azure_identity_authentication_provider import (
+                    AzureIdentityAuthenticationProvider,
+                )
+                from msgraph import GraphRequestAdapter, GraphServiceClient
+                from msgraph_core import GraphClientFactory
+
+                host = self.profile.graph_endpoint.split("://", 1)[1].split("/")[0].split(":")[0]
+                auth = AzureIdentityAuthenticationProvider(
+                    self.credential, scopes=[self.profile.graph_scope], allowed_hosts=[host]
+                )
+                http = GraphClientFactory.create_with_default_middleware(
+                    client=httpx.AsyncClient(verify=self.profile.ca_bundle or True, http2=False)
+                )
+                adapter = GraphRequestAdapter(auth, http)
+                adapter.base_url = self.profile.graph_endpoint.rstrip("/") + "/v1.0"
+                self._cache["graph"] = GraphServiceClient(request_adapter=adapter)
+            return self._cache["graph"]
+
+    def close(self) -> None:
+        for client in self._cache.values():
+            close = getattr(client, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except TypeError:  # async clients' close() is a coroutine; nothing to flush
+                    pass

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.simharness import Sim
+
+
+class SimPool:
+    """One served simulator per scenario per test session, reset between tests."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self.tmp = tmp_path_factory
+        self.sims: dict[str, Sim] = {}
+
+    def get(self, scenario: str) -> Sim:
+        if scenario not in self.sims:
+            self.sims[scenario] = Sim(scenario, self.tmp.mktemp(scenario.replace("/", "_")))
+        sim = self.sims[scenario]
+        sim.reset()
+        sim.clear_faults()
+        return sim
+
+    def close(self) -> None:
+        for sim in self.sims.values():
+            sim.stop()
+
+
+@pytest.fixture(scope="session")
+def sim_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimPool]:
+    pool = SimPool(tmp_path_factory)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def sim(sim_pool: SimPool, request: pytest.FixtureRequest) -> Sim:
+    """The served scenario named by ``@pytest.mark.scenario("name")`` (default: minimal)."""
+    marker = request.node.get_closest_marker("scenario")
+    return sim_pool.get(marker.args[0] if marker else "minimal")
