@@ -1,4 +1,6 @@
-"""Microsoft.Authorization: role definitions (built-in and custom) and role assignments."""
+"""Microsoft.Authorization state: built-in and custom role definitions and the creation of
+role assignments, shared by the scenario builders and the API (``definitions.py`` for role
+definitions, ``assignments.py`` for role assignments and permissions)."""
 
 from __future__ import annotations
 
@@ -7,12 +9,15 @@ import uuid
 from importlib import resources
 from typing import Any
 
-from simulator.core import authz, errors
+from simulator.authorization import exceptions as exc
+from simulator.core import authz
+from simulator.core.ids import parse
 from simulator.core.world import World
 from simulator.identity.models import iso
 
 ROLE_DEF_TYPE = "Microsoft.Authorization/roleDefinitions"
 ROLE_ASSIGNMENT_TYPE = "Microsoft.Authorization/roleAssignments"
+PERMISSION_KEYS = ("actions", "notActions", "dataActions", "notDataActions")
 
 
 def builtin_roles() -> list[dict[str, Any]]:
@@ -40,6 +45,18 @@ def install_builtin_roles(world: World) -> None:
         })
 
 
+def is_guid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return len(value) in (32, 36)
+
+
+def guid_of(role_definition_id: str) -> str:
+    return role_definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
+
+
 def role_by_name(world: World, role_name: str) -> dict[str, Any]:
     for r in world.of_type(ROLE_DEF_TYPE):
         if r["properties"]["roleName"].lower() == role_name.lower() or r["name"] == role_name:
@@ -61,12 +78,7 @@ def create_custom_role(
             "type": "CustomRole",
             "description": description,
             "assignableScopes": [scope],
-            "permissions": [
-                {"actions": p.get("actions", []), "notActions": p.get("notActions", []),
-                 "dataActions": p.get("dataActions", []),
-                 "notDataActions": p.get("notDataActions", [])}
-                for p in permissions
-            ],
+            "permissions": [{k: p.get(k, []) for k in PERMISSION_KEYS} for p in permissions],
             "createdOn": iso(world.now()),
             "updatedOn": iso(world.now()),
             "createdBy": None,
@@ -76,29 +88,35 @@ def create_custom_role(
     return world.put(doc)
 
 
-def principal_type(world: World, principal_id: str) -> str:
+def directory_type(world: World, principal_id: str) -> str | None:
+    """The principal's type in the directory, or None when it does not exist there."""
+    pid = principal_id.lower()
     g = world.graph
-    if principal_id in g["users"]:
-        return "User"
-    if principal_id in g["groups"]:
-        return "Group"
-    return "ServicePrincipal"
+    for kind, label in (("users", "User"), ("groups", "Group"),
+                        ("servicePrincipals", "ServicePrincipal")):
+        if any(k.lower() == pid for k in g.get(kind, {})):
+            return label
+    return None
+
+
+def principal_type(world: World, principal_id: str) -> str:
+    return directory_type(world, principal_id) or "ServicePrincipal"
 
 
 def create_role_assignment(
     world: World, *, scope: str, role_definition_id: str, principal_id: str,
     name: str | None = None, principal_type_: str | None = None, effective_now: bool = False,
     created_by: str | None = None, description: str | None = None,
+    condition: str | None = None, condition_version: str | None = None,
 ) -> dict[str, Any]:
     """Create an assignment; it is honoured only after the propagation delay unless
     ``effective_now`` (scenario seeding: the world existed before the story starts)."""
     name = name or str(uuid.uuid4())
-    guid = role_definition_id.rstrip("/").rsplit("/", 1)[-1]
+    guid = guid_of(role_definition_id)
     definition = authz.role_definition(world, guid)
     if definition is None:
-        raise errors.bad_request("RoleDefinitionDoesNotExist",
-                                 f"The specified role definition with ID '{guid}' does not exist.")
-    sub = scope.split("/")[2] if scope.lower().startswith("/subscriptions/") else None
+        raise exc.role_definition_does_not_exist(guid)
+    sub = parse(scope).subscription
     rd_id = (f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
              if sub else f"/providers/Microsoft.Authorization/roleDefinitions/{guid}")
     now = world.now()
@@ -111,8 +129,8 @@ def create_role_assignment(
             "principalId": principal_id,
             "principalType": principal_type_ or principal_type(world, principal_id),
             "scope": scope,
-            "condition": None,
-            "conditionVersion": None,
+            "condition": condition,
+            "conditionVersion": condition_version or ("2.0" if condition else None),
             "description": description,
             "createdOn": iso(now),
             "updatedOn": iso(now),

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from simulator.authorization.models import create_custom_role, create_role_assignment, role_by_name
 from simulator.core.world import World
-from simulator.scenario import Spec, builder, resolve_principal, resolve_scope, stable_uuid
+from simulator.scenario import Spec, builder, resolve_principal, resolve_scope, stable_uuid, when
 
 
 class RoleAssignmentSpec(Spec):
@@ -10,6 +10,10 @@ class RoleAssignmentSpec(Spec):
     role: str
     scope: str
     name: str | None = None
+    description: str | None = None
+    # e.g. "+10m": granted just before the story starts and not yet honoured (Azure's
+    # propagation delay), so "the role is there but the pull still fails" can be staged
+    propagates_in: str | None = None
 
 
 @builder("role-assignment", RoleAssignmentSpec)
@@ -21,10 +25,13 @@ def build_role_assignment(world: World, spec: RoleAssignmentSpec) -> None:
                          "above, or role definition GUID)") from None
     scope = resolve_scope(world, spec.scope)
     principal = resolve_principal(world, spec.principal)
-    create_role_assignment(
+    ra = create_role_assignment(
         world, scope=scope, role_definition_id=role["name"], principal_id=principal,
         name=spec.name or stable_uuid("ra", scope, principal, role["name"]), effective_now=True,
+        description=spec.description,
     )
+    if spec.propagates_in:
+        ra["_effectiveAt"] = when(world, spec.propagates_in)
 
 
 class PermissionSpec(Spec):
