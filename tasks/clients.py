@@ -85,8 +85,11 @@ class Clients:
                 auth = AzureIdentityAuthenticationProvider(
                     self.credential, scopes=[self.profile.graph_scope], allowed_hosts=[host]
                 )
+                # no keep-alive: a pooled connection belongs to the event loop that opened it,
+                # and callers run each Graph call in its own asyncio.run()
                 http = GraphClientFactory.create_with_default_middleware(
-                    client=httpx.AsyncClient(verify=self.profile.ca_bundle or True, http2=False)
+                    client=httpx.AsyncClient(verify=self.profile.ca_bundle or True, http2=False,
+                                             limits=httpx.Limits(max_keepalive_connections=0))
                 )
                 adapter = GraphRequestAdapter(auth, http)
                 adapter.base_url = self.profile.graph_endpoint.rstrip("/") + "/v1.0"

@@ -183,7 +183,10 @@ class Dispatcher:
             extra = self._throttle(ctx, route.write)
             self._authorize(ctx, route)
         elif route.service == "graph":
-            ctx.caller = self._authenticate(ctx, self.server.graph_audiences)
+            try:
+                ctx.caller = self._authenticate(ctx, self.server.graph_audiences)
+            except errors.CloudError as exc:
+                raise _graph_auth_error(exc) from exc
         elif route.service == "control":
             if ctx.headers.get("x-sim-control") != self.server.control_key:
                 raise errors.arm_error(401, "Unauthorized", "Missing or wrong x-sim-control.")
@@ -202,6 +205,24 @@ class Dispatcher:
             self.world.changed()
             self.server.persist()
         return reply
+
+
+_GRAPH_AUTH_MESSAGES = {
+    "AuthenticationFailed": "Access token is empty.",
+    "ExpiredAuthenticationToken": "Lifetime validation failed, the token is expired.",
+    "InvalidAuthenticationTokenAudience": "Access token validation failure. Invalid audience.",
+    "InvalidAuthenticationTokenTenant": "Access token validation failure. Invalid issuer.",
+}
+
+
+def _graph_auth_error(exc: errors.CloudError) -> errors.CloudError:
+    """Graph words every authentication failure as 401 ``InvalidAuthenticationToken`` in its
+    own envelope, not ARM's codes."""
+    code = exc.body.get("error", {}).get("code", "")
+    err = errors.graph_error(401, "InvalidAuthenticationToken",
+                             _GRAPH_AUTH_MESSAGES.get(code, "Access token validation failure."))
+    err.headers.update(exc.headers)
+    return err
 
 
 def render(reply: Reply) -> tuple[int, list[tuple[bytes, bytes]], bytes]:

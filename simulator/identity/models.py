@@ -139,7 +139,10 @@ def check_client_secret(world: World, client_id: str, secret: str) -> dict[str, 
             "may have sent your authentication request to the wrong tenant.",
         )
     digest = secret_hash(secret)
-    matching = [c for c in app["passwordCredentials"] if c.get("_hash") == digest]
+    # Entra accepts secrets added to the application and, for sign-in, those added to its
+    # service principal (``az ad sp credential reset`` relies on that)
+    matching = [c for c in app["passwordCredentials"] + sp.get("passwordCredentials", [])
+                if c.get("_hash") == digest]
     if not matching:
         raise oauth_error(
             401, "invalid_client", 7000215,
