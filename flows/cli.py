@@ -33,6 +33,34 @@ def cloud(
 
 
 @app.command()
+def clusters(
+    output: Annotated[str, typer.Option("-o", "--output", help="table | json")] = "table",
+) -> None:
+    """List every AKS cluster in every subscription this identity can see."""
+    from dataclasses import asdict
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from tasks.clients import Clients
+    from tasks.inventory import clusters as list_clusters
+
+    try:
+        found = list_clusters(Clients())
+    except CloudProfileError as exc:
+        typer.echo(f"pullfix: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if output == "json":
+        typer.echo(json.dumps([asdict(c) | {"tags": dict(c.tags)} for c in found], indent=2))
+        return
+    table = Table("subscription", "resource group", "cluster", "location", "identity", "tags")
+    for c in sorted(found, key=lambda c: (c.subscription_name, c.resource_group, c.name)):
+        table.add_row(c.subscription_name, c.resource_group, c.name, c.location, c.identity,
+                      ", ".join(f"{k}={v}" for k, v in c.tags))
+    Console().print(table)
+
+
+@app.command()
 def version() -> None:
     """Print pullfix's version."""
     from importlib.metadata import version as v

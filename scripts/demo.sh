@@ -52,6 +52,7 @@ The real az CLI (pinned, in .azcli/):
   .azcli/bin/az config set core.instance_discovery=false
   .azcli/bin/az login --service-principal -u "$AZURE_CLIENT_ID" -p "$AZURE_CLIENT_SECRET" --tenant "$AZURE_TENANT_ID"
   .azcli/bin/az aks list -o table
+  .azcli/bin/az aks get-credentials -g rg-aks-prod -n aks-web-prod --file .pullfix/kubeconfig
 
 pullfix itself:
   .venv/bin/pullfix cloud
@@ -59,3 +60,6 @@ pullfix itself:
 Stop it with: bash scripts/demo.sh stop
 """)
 PY
+echo "The fleet, as pullfix sees it (pullfix clusters):"
+env $(.venv/bin/python -m simulator env --connection-file "$CONN" | sed 's/^export //; s/'"'"'//g') \
+  .venv/bin/pullfix clusters

@@ -118,7 +118,7 @@ def subscription_id(world: World, ref: str | None) -> str:
 
 def resolve_scope(world: World, ref: str) -> str:
     """An ARM id, or ``subscription:NAME``, ``group:NAME`` / ``group:SUB/NAME``,
-    ``<kind>:NAME`` for any registered reference kind."""
+    ``<kind>:NAME`` (or ``<kind>:NAME@GROUP``) for any registered reference kind."""
     if ref.startswith("/"):
         return ref
     prefix, _, name = ref.partition(":")
@@ -132,10 +132,15 @@ def resolve_scope(world: World, ref: str) -> str:
                 return r["id"]
         raise ValueError(f"unknown resource group '{name}'")
     if prefix in REF_TYPES:
-        res = world.find_by_name(REF_TYPES[prefix], name)
-        if res is None:
-            raise ValueError(f"unknown {prefix} '{name}' (define it above this entry)")
-        return res["id"]
+        # ``NAME@GROUP`` (or ``NAME@SUB/GROUP``) picks one of several resources with one name
+        name, _, where = name.partition("@")
+        scope = resolve_scope(world, f"group:{where}") if where else None
+        candidates = [r for r in world.of_type(REF_TYPES[prefix], scope)
+                      if r["name"].lower() == name.lower()]
+        if not candidates:
+            raise ValueError(f"unknown {prefix} '{name}'{' in ' + where if where else ''} "
+                             "(define it above this entry)")
+        return candidates[0]["id"]
     raise ValueError(f"cannot resolve scope '{ref}': use an ARM id or one of "
                      f"{sorted(['subscription', 'group', *REF_TYPES])}:NAME")
 
