@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Annotated
 
 import typer
@@ -57,7 +58,8 @@ def clusters(
     for c in sorted(found, key=lambda c: (c.subscription_name, c.resource_group, c.name)):
         table.add_row(c.subscription_name, c.resource_group, c.name, c.location, c.identity,
                       ", ".join(f"{k}={v}" for k, v in c.tags))
-    Console().print(table)
+    # piped output (logs, CI) gets a wide table instead of 80 columns of ellipses
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
 @app.command()
