@@ -116,6 +116,10 @@ class Sim:
     def advance(self, seconds: float) -> None:
         self.control("POST", "clock", {"advance_seconds": seconds})
 
+    def stats(self) -> dict[str, int]:
+        """Requests served per route ("METHOD template") since the last reset."""
+        return self.control("GET", "stats")
+
     def snapshot(self) -> dict[str, Any]:
         return self.control("GET", "snapshot")
 

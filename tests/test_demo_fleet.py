@@ -53,3 +53,9 @@ def test_pullfix_clusters_lists_the_fleet_without_writing(sim: Sim) -> None:
     assert len(found) == 13
     assert {c["identity"] for c in found if c["name"] == "aks-old-sp"} == {"service-principal"}
     assert sim.journal() == []  # an inventory only reads
+    # one cluster list per subscription, never one call per cluster
+    stats = sim.stats()
+    lists = [v for k, v in stats.items() if k.endswith("Microsoft.ContainerService/managedClusters")
+             and k.startswith("GET /subscriptions/{")]
+    assert lists == [3], stats
+    assert not any("/managedClusters/{" in k for k in stats), stats

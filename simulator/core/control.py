@@ -15,6 +15,19 @@ from simulator.core.world import merge
 def reset(ctx: Ctx) -> Any:
     ctx.world.reset()
     ctx.server.dispatcher.buckets.clear()
+    ctx.server.dispatcher.stats.clear()
+    return Reply(204)
+
+
+@route("GET", "/_sim/stats", service="control")
+def stats(ctx: Ctx) -> Any:
+    """Requests served per route since the last reset (control calls excluded)."""
+    return {k: v for k, v in ctx.server.dispatcher.stats.items() if "/_sim/" not in k}
+
+
+@route("DELETE", "/_sim/stats", service="control", write=False)
+def clear_stats(ctx: Ctx) -> Any:
+    ctx.server.dispatcher.stats.clear()
     return Reply(204)
 
 

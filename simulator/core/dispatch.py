@@ -28,6 +28,9 @@ class Dispatcher:
     def __init__(self, server: Any) -> None:
         self.server = server  # simulator.server.SimServer: world, issuer, endpoints
         self.buckets: dict[tuple[str, str, str], list[float]] = {}
+        # requests served per route ("METHOD template"), so tests and benchmarks can prove a
+        # sweep lists once per subscription instead of calling once per cluster
+        self.stats: dict[str, int] = {}
 
     @property
     def world(self) -> Any:
@@ -171,6 +174,8 @@ class Dispatcher:
             )
         route, params = found
         ctx.params, ctx.route = params, route
+        label = f"{route.method} {route.template}"
+        self.stats[label] = self.stats.get(label, 0) + 1
         extra: dict[str, str] = {}
         if route.service == "arm":
             ctx.caller = self._authenticate(ctx, self.server.arm_audiences)
