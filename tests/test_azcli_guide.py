@@ -242,6 +242,23 @@ def test_credential_list_shows_the_expired_and_the_valid_secret(az: Az) -> None:
     assert abs(valid - (now + timedelta(days=180))) < timedelta(minutes=5)
 
 
+def test_sp_credential_list_shows_a_secret_added_to_the_service_principal(az: Az) -> None:
+    # given a secret added to the service principal object itself (as `az ad sp credential
+    # reset` does), the guide's command lists its end date, and the secret signs in
+    sim = az.sim
+    sp_id = az.run("aks", "show", "-g", RG, "-n", "aks-spc", "--query",
+                   "servicePrincipalProfile.clientId", "-o", "tsv").stdout.strip()
+    reset = az.json("ad", "sp", "credential", "reset", "--id", sp_id, "--append", "--years", "1")
+    ends = az.run("ad", "sp", "credential", "list", "--id", sp_id, "--query",
+                  "[].endDateTime", "-o", "tsv").stdout.split()
+    assert len(ends) == 1
+    now = parsedate_to_datetime(sim.arm_request("GET", f"/subscriptions/{sim.subscription}")
+                                .headers["Date"])
+    assert abs(datetime.fromisoformat(ends[0]) - (now + timedelta(days=365))) < timedelta(days=2)
+    token = sim.credential(sp_id, reset["password"]).get_token(sim.profile.arm_scope)
+    assert token.token
+
+
 def test_update_credentials_resets_the_cluster_service_principal(az: Az) -> None:
     sim = az.sim
     new_app = app_id(az, "guide-sp-new")
