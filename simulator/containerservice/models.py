@@ -8,6 +8,7 @@ principal's secret (as a hash), the kubeconfig tokens and each pool's node detai
 
 from __future__ import annotations
 
+import copy
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,6 +64,8 @@ class ClusterPlan:
     dns_prefix: str | None = None
     power_state: str = "Running"
     aad: bool = False
+    # linux/windows/autoscaler profiles a create request supplied: AKS stores them as given
+    requested_profiles: dict[str, Any] = field(default_factory=dict)
     private: dict[str, Any] = field(default_factory=dict)
 
 
@@ -211,6 +214,10 @@ def cluster_doc(world: World, plan: ClusterPlan, cid: str, node_rg: str,
     }
     if any(p["osType"] == "Windows" for p in profiles):
         props["windowsProfile"] = {"adminUsername": "azureuser", "enableCSIProxy": True}
+    for key_, requested in plan.requested_profiles.items():
+        # AKS never returns the Windows admin password it was given
+        given = {k: v for k, v in requested.items() if k != "adminPassword"}
+        props[key_] = {**props.get(key_, {}), **copy.deepcopy(given)}
     if plan.aad:
         props["aadProfile"] = {"managed": True, "enableAzureRBAC": False,
                                "tenantID": world.tenant_id, "adminGroupObjectIDs": None}

@@ -19,6 +19,7 @@ from simulator.identity.models import secret_hash
 IMMUTABLE = (("location", lambda d: d.get("location")),
              ("dnsPrefix", lambda d: (d.get("properties") or {}).get("dnsPrefix")),
              ("nodeResourceGroup", lambda d: (d.get("properties") or {}).get("nodeResourceGroup")))
+REQUESTED_PROFILES = ("linuxProfile", "windowsProfile", "autoScalerProfile")
 
 
 def _pool_from(body_pool: dict[str, Any], first: bool) -> PoolPlan:
@@ -83,6 +84,7 @@ def plan_from_body(sub: str, group: str, name: str, body: dict[str, Any]
     plan.node_resource_group = props.get("nodeResourceGroup")
     plan.aad = bool(props.get("aadProfile"))
     plan.sku_tier = (body.get("sku") or {}).get("tier") or "Free"
+    plan.requested_profiles = {k: props[k] for k in REQUESTED_PROFILES if props.get(k)}
     return plan
 
 

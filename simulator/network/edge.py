@@ -61,8 +61,9 @@ def policy_doc(*, policy_id: str, name: str, location: str,
         "name": name, "id": policy_id, "etag": etag(), "type": POLICY, "location": location,
         "tags": dict(tags or {}),
         "properties": {"provisioningState": "Succeeded", "sku": {"tier": "Standard"},
-                       "threatIntelMode": "Alert", "ruleCollectionGroups": [], "firewalls": [],
-                       "childPolicies": []},
+                       "size": "0.002MB", "threatIntelMode": "Alert",
+                       "threatIntelWhitelist": {"fqdns": [], "ipAddresses": []},
+                       "ruleCollectionGroups": [], "firewalls": [], "childPolicies": []},
     }
 
 
