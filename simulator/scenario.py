@@ -29,7 +29,8 @@ from simulator.core.world import DEFAULT_SETTINGS, World, merge
 NAMESPACE = uuid.UUID("6f1b9a57-2f55-4d5e-9a0e-5c4d7e0b1a11")
 PROVIDERS = (
     "identity", "resources", "authorization", "containerservice", "containerregistry",
-    "compute", "network", "privatedns", "monitor", "policy", "graph",
+    "compute", "network", "privatedns", "monitor", "policy", "graph", "registry",
+    "kubelet", "kubernetes",
 )
 
 

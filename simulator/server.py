@@ -59,6 +59,10 @@ class SimServer:
         self.control_key = keys["control"]
         self.identity_header = keys["identity_header"]
         self.dispatcher = Dispatcher(self)
+        from simulator.registry.proxy import RegistryProxy
+
+        # registry hosts keep Azure's names; clients reach them through this CONNECT proxy
+        self.registry_proxy = RegistryProxy(self)
         self.uvicorn: uvicorn.Server | None = None
         self._persist = False
 
@@ -137,6 +141,7 @@ class SimServer:
             "REQUESTS_CA_BUNDLE": ca,
             "SSL_CERT_FILE": ca,
             "CURL_CA_BUNDLE": ca,
+            "PULLFIX_REGISTRY_PROXY": self.registry_proxy.url,
         }
         return {
             "cloud_name": CLOUD_NAME,
@@ -159,6 +164,7 @@ class SimServer:
                 "identity_endpoint": env["IDENTITY_ENDPOINT"],
             },
             "control": {"url": self.base_url + "_sim/", "key": self.control_key},
+            "registry_proxy": self.registry_proxy.url,
             "pid": os.getpid(),
             "env": env,
         }
@@ -232,7 +238,9 @@ class SimServer:
                 ready.set()
 
         threading.Thread(target=announce, daemon=True).start()
+        self.registry_proxy.start()
         self.uvicorn.run(sockets=[self.sock])
+        self.registry_proxy.stop()
         self.persist()
 
     def stop(self) -> None:

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from azure.containerregistry import ContainerRegistryClient
 from azure.core.credentials import TokenCredential
 from azure.identity import DefaultAzureCredential
 
@@ -67,6 +68,24 @@ class Clients:
                     credential_scopes=[self.profile.arm_scope],
                     **self._transport_kwargs(),
                     **kwargs,
+                )
+            return self._cache[cache_key]
+
+    def registry(self, login_server: str) -> ContainerRegistryClient:
+        """An azure-containerregistry client for one registry (cached per login server).
+
+        Entra tokens for the profile's ACR audience are exchanged for registry tokens by the
+        SDK; the profile's registry proxy, when set, is how the registry host is reached
+        (azure-core's ProxyPolicy hands ``proxies`` to the requests transport per request)."""
+        cache_key = ("registry", login_server.lower())
+        with self._lock:
+            if cache_key not in self._cache:
+                kwargs: dict[str, Any] = dict(self._transport_kwargs())
+                if self.profile.registry_proxy:
+                    kwargs["proxies"] = {"https": self.profile.registry_proxy}
+                self._cache[cache_key] = ContainerRegistryClient(
+                    endpoint=f"https://{login_server}", credential=self.credential,
+                    audience=self.profile.acr_audience(), **kwargs,
                 )
             return self._cache[cache_key]
 

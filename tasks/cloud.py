@@ -32,6 +32,9 @@ class CloudProfile(BaseModel):
     graph_audience: str
     acr_login_server_suffix: str
     ca_bundle: str | None = None
+    # an HTTP CONNECT proxy through which registry hosts (``<name>.azurecr.io``) are reached,
+    # when the cloud's registries are not on this network's DNS (the simulator's are not)
+    registry_proxy: str | None = None
     # known clouds need no instance discovery; any other authority must skip it (MSAL would
     # otherwise ask the public cloud about an authority it cannot know)
     disable_instance_discovery: bool = False
@@ -45,7 +48,10 @@ class CloudProfile(BaseModel):
         return self.graph_audience.rstrip("/") + "/.default"
 
     def acr_audience(self) -> str:
-        return f"https://{self.acr_login_server_suffix.lstrip('.')}"
+        """The Entra audience of ACR's ``/oauth2/exchange`` (what azure-containerregistry and
+        ``az acr login`` request): one for every cloud, and valid even when a registry
+        disables ARM-audience tokens (``azureADAuthenticationAsArmPolicy``)."""
+        return "https://containerregistry.azure.net"
 
 
 AZURE_PUBLIC = CloudProfile(
@@ -84,7 +90,8 @@ def _slash(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def from_metadata(document: dict, *, arm_endpoint: str, ca_bundle: str | None) -> CloudProfile:
+def from_metadata(document: dict, *, arm_endpoint: str, ca_bundle: str | None,
+                  registry_proxy: str | None = None) -> CloudProfile:
     """A profile from an ARM ``/metadata/endpoints`` document."""
     try:
         auth = document["authentication"]
@@ -99,6 +106,7 @@ def from_metadata(document: dict, *, arm_endpoint: str, ca_bundle: str | None) -
             acr_login_server_suffix=document.get("suffixes", {}).get("acrLoginServer",
                                                                     "azurecr.io"),
             ca_bundle=ca_bundle,
+            registry_proxy=registry_proxy,
             disable_instance_discovery=True,
         )
     except (KeyError, IndexError, TypeError) as exc:
@@ -108,8 +116,8 @@ def from_metadata(document: dict, *, arm_endpoint: str, ca_bundle: str | None) -
         ) from exc
 
 
-def discover(arm_endpoint: str, *, ca_bundle: str | None = None,
-             timeout: float = 10.0) -> CloudProfile:
+def discover(arm_endpoint: str, *, ca_bundle: str | None = None, timeout: float = 10.0,
+             registry_proxy: str | None = None) -> CloudProfile:
     """Read ``{arm_endpoint}/metadata/endpoints`` (the document ``az cloud register`` reads)."""
     url = _slash(arm_endpoint) + "metadata/endpoints?api-version=2022-09-01"
     context = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else None
@@ -125,12 +133,13 @@ def discover(arm_endpoint: str, *, ca_bundle: str | None = None,
         raise CloudProfileError(f"{url} did not answer with JSON: {exc}") from exc
     if isinstance(document, list):  # some api-versions answer with a list of clouds
         document = document[0]
-    return from_metadata(document, arm_endpoint=_slash(arm_endpoint), ca_bundle=ca_bundle)
+    return from_metadata(document, arm_endpoint=_slash(arm_endpoint), ca_bundle=ca_bundle,
+                         registry_proxy=registry_proxy)
 
 
 @dataclass
 class _Cache:
-    profiles: dict[tuple[str, str | None], CloudProfile] = field(default_factory=dict)
+    profiles: dict[tuple[str, str | None, str | None], CloudProfile] = field(default_factory=dict)
 
 
 _CACHE = _Cache()
@@ -146,14 +155,15 @@ def from_environment(env: dict[str, str] | None = None) -> CloudProfile:
     env = dict(os.environ if env is None else env)
     ca = env.get("REQUESTS_CA_BUNDLE") or env.get("SSL_CERT_FILE")
     endpoint = env.get("PULLFIX_ARM_ENDPOINT")
+    proxy = env.get("PULLFIX_REGISTRY_PROXY") or None
     if endpoint:
-        cache_key = (endpoint, ca)
+        cache_key = (endpoint, ca, proxy)
         if cache_key not in _CACHE.profiles:
-            _CACHE.profiles[cache_key] = discover(endpoint, ca_bundle=ca)
+            _CACHE.profiles[cache_key] = discover(endpoint, ca_bundle=ca, registry_proxy=proxy)
         return _CACHE.profiles[cache_key]
     name = env.get("PULLFIX_CLOUD", "AzureCloud")
     try:
-        return BUILT_IN[name.lower()].model_copy(update={"ca_bundle": ca})
+        return BUILT_IN[name.lower()].model_copy(update={"ca_bundle": ca, "registry_proxy": proxy})
     except KeyError:
         raise CloudProfileError(
             f"unknown cloud '{name}' in PULLFIX_CLOUD; use one of "

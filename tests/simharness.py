@@ -74,7 +74,8 @@ class Sim:
     @property
     def profile(self) -> CloudProfile:
         if self._profile is None:
-            self._profile = discover(self.arm, ca_bundle=self.ca)
+            self._profile = discover(self.arm, ca_bundle=self.ca,
+                                     registry_proxy=self.conn.get("registry_proxy"))
         return self._profile
 
     def credential(self, client_id: str | None = None, secret: str | None = None

@@ -19,7 +19,7 @@ import jwt
 
 from simulator.core import authz, errors
 from simulator.core.ids import key, parse, required_action
-from simulator.core.routing import ROUTER, Caller, Ctx, Reply, Route
+from simulator.core.routing import HOST_SERVICES, ROUTER, Caller, Ctx, Reply, Route
 
 log = logging.getLogger("simulator")
 
@@ -162,7 +162,14 @@ class Dispatcher:
         return reply, None
 
     def _dispatch(self, ctx: Ctx) -> Reply:
-        found = ROUTER.match(ctx.method, ctx.path)
+        host = ctx.headers.get("host", "")
+        with self.world.lock:
+            host_service = next((s for s, owns in HOST_SERVICES.items() if owns(self.world, host)),
+                                None)
+        found = ROUTER.match(ctx.method, ctx.path, host_service)
+        if not found and host_service:
+            # a registry host answers unknown paths as its Go HTTP server does
+            return Reply(404, "404 page not found\n", content_type="text/plain; charset=utf-8")
         if not found:
             if ctx.path.lower().startswith("/v1.0/") or ctx.path.lower().startswith("/beta/"):
                 raise errors.graph_error(400, "BadRequest",

@@ -104,6 +104,12 @@ def _compile(template: str, case_insensitive: bool) -> re.Pattern[str]:
     return re.compile("^" + out + "/?$", re.IGNORECASE if case_insensitive else 0)
 
 
+# Services reached by host name rather than by path (``acr``: a registry's login server or data
+# endpoint): the provider registers a predicate ``(world, host) -> bool``. Their routes match
+# only requests whose Host belongs to them; every other route only requests whose Host does not.
+HOST_SERVICES: dict[str, Callable[[Any, str], bool]] = {}
+
+
 class Router:
     def __init__(self) -> None:
         self.routes: list[Route] = []
@@ -131,9 +137,12 @@ class Router:
 
         return deco
 
-    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    def match(self, method: str, path: str, host_service: str | None = None
+              ) -> tuple[Route, dict[str, str]] | None:
         allowed = False
         for r in self.routes:
+            if (r.service if r.service in HOST_SERVICES else None) != host_service:
+                continue
             m = r.regex.match(path)
             if m:
                 if r.method == method:

@@ -40,11 +40,48 @@ def _write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> None:
     path.chmod(0o600)
 
 
-def ensure_tls(directory: Path, hostnames: tuple[str, ...] = ("localhost",)) -> TlsFiles:
-    """Create (or reuse) a CA and a server certificate for 127.0.0.1 in ``directory``."""
+# Registries keep Azure's host names (clients reach them through the simulator's CONNECT
+# proxy), so the server certificate also answers for every login server and the regional data
+# endpoints (``<name>.<region>.data.azurecr.io``; a wildcard covers one label only).
+ACR_SUFFIXES = ("azurecr.io", "azurecr.cn", "azurecr.us")
+ACR_DATA_REGIONS = (
+    "eastus", "eastus2", "westus", "westus2", "westus3", "centralus", "northcentralus",
+    "southcentralus", "westcentralus", "canadacentral", "canadaeast", "brazilsouth",
+    "northeurope", "westeurope", "uksouth", "ukwest", "francecentral", "germanywestcentral",
+    "switzerlandnorth", "norwayeast", "swedencentral", "polandcentral", "italynorth",
+    "eastasia", "southeastasia", "japaneast", "japanwest", "koreacentral", "centralindia",
+    "southindia", "australiaeast", "australiasoutheast", "uaenorth", "southafricanorth",
+    "chinaeast2", "chinanorth3", "usgovvirginia", "usgovarizona",
+)
+REGISTRY_HOSTNAMES = tuple(f"*.{s}" for s in ACR_SUFFIXES) + tuple(
+    f"*.{r}.data.{s}" for s in ACR_SUFFIXES for r in ACR_DATA_REGIONS)
+
+
+def _covers(cert_path: Path, hostnames: tuple[str, ...]) -> bool:
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    try:
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return False
+    return set(hostnames) <= set(sans.get_values_for_type(x509.DNSName))
+
+
+def ensure_tls(directory: Path,
+               hostnames: tuple[str, ...] = ("localhost", *REGISTRY_HOSTNAMES)) -> TlsFiles:
+    """Create (or reuse) a CA and a server certificate for 127.0.0.1 in ``directory``.
+
+    A server certificate from an older state directory that lacks some of ``hostnames`` is
+    reissued by the same CA, so bundles and kubeconfigs stay valid."""
     directory.mkdir(parents=True, exist_ok=True)
     files = TlsFiles(directory / "ca.pem", directory / "server.pem", directory / "server-key.pem")
+    ca_key_path = directory / "ca-key.pem"
     if files.ca_cert.exists() and files.server_cert.exists() and files.server_key.exists():
+        if _covers(files.server_cert, hostnames) or not ca_key_path.exists():
+            return files
+        ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
+        assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+        ca = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
+        _issue_server_cert(files, ca, ca_key, hostnames)
         return files
     now = dt.datetime.now(dt.UTC)
     ca_key = _key()
@@ -75,6 +112,16 @@ def ensure_tls(directory: Path, hostnames: tuple[str, ...] = ("localhost",)) -> 
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
         .sign(ca_key, hashes.SHA256())
     )
+    files.ca_cert.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    _write_key(ca_key, ca_key_path)
+    _issue_server_cert(files, ca, ca_key, hostnames)
+    return files
+
+
+def _issue_server_cert(files: TlsFiles, ca: x509.Certificate,
+                       ca_key: ec.EllipticCurvePrivateKey, hostnames: tuple[str, ...]) -> None:
+    now = dt.datetime.now(dt.UTC)
+    ca_name = ca.subject
     key = _key()
     sans: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
     sans += [x509.DNSName(h) for h in hostnames]
@@ -96,10 +143,7 @@ def ensure_tls(directory: Path, hostnames: tuple[str, ...] = ("localhost",)) -> 
         )
         .sign(ca_key, hashes.SHA256())
     )
-    files.ca_cert.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     files.server_cert.write_bytes(
         cert.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM)
     )
     _write_key(key, files.server_key)
-    _write_key(ca_key, directory / "ca-key.pem")
-    return files

@@ -25,9 +25,14 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "lro_seconds": 0.3,
     # the poll interval the simulator advertises with retry-after-ms
     "retry_after_ms": 100,
+    # multiplies the kubelet's image pull back-off (10 s doubling to 300 s); tests compress it
+    "kubelet_backoff_scale": 1.0,
     # ARM throttling model (token buckets per subscription+principal); off unless enabled
     "throttling": {"enabled": False, "reads_burst": 250, "reads_per_second": 25,
                    "writes_burst": 200, "writes_per_second": 10},
+    # the public address every client (pullfix, az, tests) reaches public endpoints from, as
+    # registry firewalls (networkRuleSet.ipRules) see it
+    "client_public_ip": "198.51.100.7",
 }
 
 
