@@ -1,0 +1,1 @@
+"""Each simulated AKS cluster's Kubernetes API (served at ``/k8s/<cluster key>``)."""
