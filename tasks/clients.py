@@ -7,6 +7,7 @@ building a client per pod.
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -18,6 +19,10 @@ from azure.identity import DefaultAzureCredential
 from tasks.cloud import CloudProfile, from_environment
 
 T = TypeVar("T")
+
+
+def _ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=ca_bundle) if ca_bundle else ssl.create_default_context()
 
 
 def build_credential(profile: CloudProfile) -> TokenCredential:
@@ -107,7 +112,7 @@ class Clients:
                 # no keep-alive: a pooled connection belongs to the event loop that opened it,
                 # and callers run each Graph call in its own asyncio.run()
                 http = GraphClientFactory.create_with_default_middleware(
-                    client=httpx.AsyncClient(verify=self.profile.ca_bundle or True, http2=False,
+                    client=httpx.AsyncClient(verify=_ssl_context(self.profile.ca_bundle), http2=False,
                                              limits=httpx.Limits(max_keepalive_connections=0))
                 )
                 adapter = GraphRequestAdapter(auth, http)
