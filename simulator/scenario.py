@@ -189,6 +189,35 @@ class OperatorSpec(Spec):
     roles: list[dict[str, str]] | None = None
 
 
+class ExpectedPod(Spec):
+    """A pod the scenario leaves unable to pull, as ``kubectl`` shows it."""
+
+    cluster: str
+    namespace: str = "default"
+    workload: str  # the owning workload's name (the pod's app label)
+    container: str | None = None  # default: the workload's only/first failing container
+    message_contains: list[str] = []  # fragments of the kubelet's Failed event message
+
+
+class ExpectSpec(Spec):
+    """The specification a scenario is tested against (later work: diagnosis and fixes).
+
+    ``failing_checks``: exactly the checks (DESIGN.md catalogue names) that must report FAIL;
+    ``fixes``: the fixes that heal it; ``category``: the classifier category of the pull error
+    (``unauthorized | not_found | forbidden | timeout | platform_mismatch | other``) and, for
+    ``other``, its ``subcause``; ``pods``: the pods that cannot pull. A healthy scenario has
+    empty lists.
+    """
+
+    failing_checks: list[str] = []
+    fixes: list[str] = []
+    category: str | None = None
+    subcause: str | None = None
+    pods: list[ExpectedPod] = []
+    clusters: int | None = None  # fleets: how many clusters the world holds
+    notes: str = ""
+
+
 class ScenarioDoc(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
@@ -197,7 +226,7 @@ class ScenarioDoc(BaseModel):
     settings: dict[str, Any] = {}
     operator: OperatorSpec = OperatorSpec()
     resources: list[dict[str, Any]] = []
-    expect: dict[str, Any] = {}
+    expect: ExpectSpec = ExpectSpec()
 
 
 def scenario_dir() -> Path:
@@ -253,7 +282,7 @@ def build_world(doc: dict[str, Any], origin: str = "<scenario>") -> World:
         "name": scen.name,
         "description": scen.description,
         "domains": [scen.tenant.get("domain", f"{scen.name.replace('_', '-')}.onmicrosoft.com")],
-        "expect": scen.expect,
+        "expect": scen.expect.model_dump(),
         "operator": {},
     }
     from simulator.authorization.models import install_builtin_roles
