@@ -37,11 +37,13 @@ def build_application(world: World, spec: ApplicationSpec) -> None:
     )
     sp["accountEnabled"] = spec.enabled
     for s in spec.secrets:
-        cred, _ = make_password_credential(
+        cred, value = make_password_credential(
             world, display_name=s.name, end=when(world, s.expires), value=s.value
             or stable_uuid("secret", spec.name, s.name),
             start=when(world, s.created) if s.created else None,
         )
+        # kept (private) so other scenario entries can refer to it: app-secret:APP/SECRET
+        cred["_scenarioValue"] = value
         app["passwordCredentials"].append(cred)
 
 
