@@ -120,6 +120,28 @@ class Clients:
                 self._cache["graph"] = GraphServiceClient(request_adapter=adapter)
             return self._cache["graph"]
 
+    def kube(self, subscription_id: str, resource_group: str, cluster: str) -> Any:
+        """A kubernetes ApiClient on the cluster's user kubeconfig (listClusterUserCredential),
+        cached per cluster."""
+        cache_key = ("kube", subscription_id.lower(), resource_group.lower(), cluster.lower())
+        with self._lock:
+            cached = self._cache.get(cache_key)
+        if cached is not None:
+            return cached
+        import yaml
+        from azure.mgmt.containerservice import ContainerServiceClient
+        from kubernetes import config as k8s_config
+
+        aks = self.arm(ContainerServiceClient, subscription_id)
+        creds = aks.managed_clusters.list_cluster_user_credentials(resource_group, cluster)
+        if not creds.kubeconfigs:
+            raise LookupError(f"cluster {cluster} returned no kubeconfig")
+        doc = yaml.safe_load(creds.kubeconfigs[0].value or b"")
+        api = k8s_config.new_client_from_config_dict(doc)
+        with self._lock:
+            self._cache[cache_key] = api
+        return api
+
     def close(self) -> None:
         for client in self._cache.values():
             close = getattr(client, "close", None)
