@@ -10,10 +10,14 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from tasks.contract import Category, Finding, Group, Target
 
-CheckFn = Callable[[Target, "object"], Finding]
+if TYPE_CHECKING:
+    from tasks.reads import Reads
+
+CheckFn = Callable[[Target, "Reads"], Finding]
 
 
 @dataclass(frozen=True)
