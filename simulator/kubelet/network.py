@@ -77,9 +77,20 @@ def _subnet_prefixes(subnet: dict[str, Any]) -> list[str]:
     return [p["addressPrefix"]] if p.get("addressPrefix") else list(p.get("addressPrefixes") or [])
 
 
+def _settled(world: World, rid: str) -> dict[str, Any] | None:
+    """A network document as the network RP would show it now: embedded children (subnets,
+    peerings, security rules, routes) whose delete operation has completed are gone. The RP
+    drops them lazily on its own reads, so without this a rule deleted through the API would
+    keep applying until someone read its parent."""
+    from simulator.network.common import settle_embedded
+
+    doc = world.get(rid) if rid else None
+    return settle_embedded(world, doc) if doc is not None else None
+
+
 def _find_subnet(world: World, subnet_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
     vnet_id, _, name = subnet_id.partition("/subnets/")
-    vnet = world.get(vnet_id)
+    vnet = _settled(world, vnet_id)
     if vnet is None:
         return None
     for s in vnet["properties"].get("subnets") or []:
@@ -182,8 +193,8 @@ def connected(a: dict[str, Any], b: dict[str, Any]) -> bool:
 def _connected_vnets(world: World, vnet: dict[str, Any]) -> list[dict[str, Any]]:
     out = [vnet]
     for p in vnet["properties"].get("virtualNetworkPeerings") or []:
-        remote = world.get(((p.get("properties") or {}).get("remoteVirtualNetwork") or {}).get(
-            "id", ""))
+        remote = _settled(world, ((p.get("properties") or {}).get("remoteVirtualNetwork")
+                                  or {}).get("id", ""))
         if remote is not None and connected(vnet, remote):
             out.append(remote)
     return out
@@ -207,7 +218,7 @@ def _vnet_of_ip(world: World, ip: str) -> dict[str, Any] | None:
 def _next_hop(world: World, node: NodeNet, ip: str) -> dict[str, Any] | None:
     """The user-defined route that wins for ``ip`` (longest prefix; it beats system routes of
     the same length), or None when a system route (VNet, Connected peering, Internet) wins."""
-    table = world.get(((node.subnet["properties"].get("routeTable")) or {}).get("id", ""))
+    table = _settled(world, ((node.subnet["properties"].get("routeTable")) or {}).get("id", ""))
     best, best_len = None, -1
     for r in (table or {}).get("properties", {}).get("routes") or []:
         prefix = r["properties"].get("addressPrefix", "")
@@ -270,7 +281,7 @@ def path(world: World, cluster: dict[str, Any], node: NodeNet, ip: str, private:
     vnet_space = [p for v in _connected_vnets(world, node.vnet) for p in _prefixes(v)]
     for nsg_id in (node.nic_nsg, (node.subnet["properties"].get("networkSecurityGroup")
                                   or {}).get("id")):
-        nsg = world.get(nsg_id) if nsg_id else None
+        nsg = _settled(world, nsg_id) if nsg_id else None
         if nsg and not nsg_allows(nsg, ip, private=private, vnet_space=vnet_space):
             return Path(False, "nsg_denied")
     hop = _next_hop(world, node, ip)
