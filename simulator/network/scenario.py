@@ -310,6 +310,17 @@ def build_private_endpoint(world: World, spec: PrivateEndpointSpec) -> None:
         location=spec.location, subnet_id=resolve_subnet(world, spec.subnet),
         target_id=resolve_scope(world, spec.target), group_ids=spec.group_ids,
         status=spec.status, tags=spec.tags)
+    target_id = resolve_scope(world, spec.target)
+    if "/providers/microsoft.containerregistry/registries/" in target_id.lower() and \
+            world.get(target_id) is not None:
+        # Azure records the connection on the registry too (privateEndpointConnections)
+        from simulator.containerregistry.private_endpoints import add_connection
+        from simulator.core.errors import CloudError
+
+        try:
+            add_connection(world, target_id, private_endpoint_id=pe["id"], status=spec.status)
+        except CloudError as exc:  # e.g. a non-Premium registry: Azure refuses the endpoint
+            raise ValueError(exc.body["error"]["message"]) from exc
     if spec.dns_zone_group:
         create_zone_group(world, pe, spec.dns_zone_group.name,
                           [resolve_scope(world, z) for z in spec.dns_zone_group.zones])
