@@ -145,5 +145,9 @@ def version() -> None:
     typer.echo(v("pullfix"))
 
 
+from flows.cli_diagnose import register  # noqa: E402 - the commands attach to ``app`` above
+
+register(app)
+
 if __name__ == "__main__":
     app()

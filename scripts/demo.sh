@@ -1,65 +1,78 @@
 #!/usr/bin/env bash
-# The main job. Sets up, then serves the built-in simulated fleet (scenario "demo") on
-# https://127.0.0.1:${PULLFIX_SIM_PORT:-8443} and shows how to point az and kubectl at it.
-#   bash scripts/demo.sh          start (or show) the simulated fleet
-#   bash scripts/demo.sh stop     stop it
+# The main job: set up, serve the built-in simulated fleet (scenario "demo"), start a
+# persistent local Prefect server, and run a fleet sweep in plan mode over it.
+#   bash scripts/demo.sh          set up, start what is needed, sweep, print the report
+#   bash scripts/demo.sh stop     stop the simulator and the Prefect server
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUN=.pullfix/sim
-PIDFILE=$RUN/simulator.pid
-CONN=$RUN/connection.json
+RUN=.pullfix
+SIM_PID=$RUN/sim/simulator.pid
+PREFECT_PID=$RUN/prefect/server.pid
+CONN=$RUN/sim/connection.json
+SIM_PORT=${PULLFIX_SIM_PORT:-8443}
+PREFECT_PORT=${PULLFIX_PREFECT_PORT:-4200}
 
-if [ "${1:-}" = "stop" ]; then
-  if [ -f "$PIDFILE" ] && kill "$(cat "$PIDFILE")" 2>/dev/null; then echo "simulator stopped"; fi
-  rm -f "$PIDFILE" "$CONN"
-  exit 0
-fi
+stop() {
+  for f in "$SIM_PID" "$PREFECT_PID"; do
+    if [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; then echo "stopped $(basename "$(dirname "$f")")"; fi
+    rm -f "$f"
+  done
+  rm -f "$CONN"
+}
+if [ "${1:-}" = "stop" ]; then stop; exit 0; fi
+
+running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 bash scripts/setup.sh
-mkdir -p "$RUN"
-if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
-  echo "simulator already running (pid $(cat "$PIDFILE"))"
-else
+mkdir -p "$RUN/sim" "$RUN/prefect"
+
+# 1. the simulated Azure fleet (state kept in .pullfix/sim/state across restarts)
+if ! running "$SIM_PID"; then
   rm -f "$CONN"
   nohup .venv/bin/python -m simulator serve --scenario "${PULLFIX_SCENARIO:-demo}" \
-    --port "${PULLFIX_SIM_PORT:-8443}" --connection-file "$CONN" --state-dir "$RUN/state" \
-    >"$RUN/simulator.log" 2>&1 &
-  echo $! >"$PIDFILE"
-  for _ in $(seq 1 300); do
-    [ -f "$CONN" ] && break
-    if ! kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
-      echo "the simulator did not start:" >&2; cat "$RUN/simulator.log" >&2; exit 1
-    fi
-    sleep 0.1
-  done
+    --port "$SIM_PORT" --connection-file "$CONN" --state-dir "$RUN/sim/state" \
+    >"$RUN/sim/simulator.log" 2>&1 &
+  echo $! >"$SIM_PID"
 fi
+# 2. a persistent Prefect server (SQLite in .pullfix/prefect) so runs keep their history
+export PREFECT_HOME=$PWD/$RUN/prefect
+export PREFECT_API_URL=http://127.0.0.1:$PREFECT_PORT/api
+export PREFECT_SERVER_ANALYTICS_ENABLED=false
+if ! running "$PREFECT_PID"; then
+  nohup .venv/bin/prefect server start --host 127.0.0.1 --port "$PREFECT_PORT" \
+    >"$RUN/prefect/server.log" 2>&1 &
+  echo $! >"$PREFECT_PID"
+fi
+for _ in $(seq 1 600); do
+  [ -f "$CONN" ] && break
+  running "$SIM_PID" || { echo "the simulator did not start:" >&2; cat "$RUN/sim/simulator.log" >&2; exit 1; }
+  sleep 0.1
+done
+for _ in $(seq 1 1200); do
+  .venv/bin/python -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)" \
+    "$PREFECT_API_URL/health" 2>/dev/null && break
+  running "$PREFECT_PID" || { echo "the Prefect server did not start:" >&2; cat "$RUN/prefect/server.log" >&2; exit 1; }
+  sleep 0.1
+done
 
-.venv/bin/python - "$CONN" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1]))
-print(f"""
-pullfix simulator: scenario '{c['scenario']}' at {c['arm_endpoint']} (tenant {c['tenant_id']})
-subscriptions: {', '.join(c['subscriptions'])}
-connection file: {sys.argv[1]}
+# 3. the sweep, with the simulator's connection environment
+set -a
+eval "$(.venv/bin/python -m simulator env --connection-file "$CONN" | sed 's/^export //')"
+set +a
+echo "== pullfix sweep --mode plan (the demo fleet, $(.venv/bin/python -c "import json,sys;print(len(json.load(open(sys.argv[1]))['subscriptions']))" "$CONN") subscriptions)"
+.venv/bin/pullfix sweep --mode plan
 
-Point a shell at it:
-  eval "$(.venv/bin/python -m simulator env --connection-file {sys.argv[1]})"
+cat <<TXT
 
-The real az CLI (pinned, in .azcli/):
-  export AZURE_CONFIG_DIR=$PWD/.pullfix/az
-  .azcli/bin/az cloud register -n PullfixSimulator --endpoint-resource-manager "$PULLFIX_ARM_ENDPOINT"
-  .azcli/bin/az cloud set -n PullfixSimulator
-  .azcli/bin/az config set core.instance_discovery=false
-  .azcli/bin/az login --service-principal -u "$AZURE_CLIENT_ID" -p "$AZURE_CLIENT_SECRET" --tenant "$AZURE_TENANT_ID"
-  .azcli/bin/az aks list -o table
-  .azcli/bin/az aks get-credentials -g rg-aks-prod -n aks-web-prod --file .pullfix/kubeconfig
-
-pullfix itself:
-  .venv/bin/pullfix cloud
-
-Stop it with: bash scripts/demo.sh stop
-""")
-PY
-echo "The fleet, as pullfix sees it (pullfix clusters):"
-env $(.venv/bin/python -m simulator env --connection-file "$CONN" | sed 's/^export //; s/'"'"'//g') \
-  .venv/bin/pullfix clusters
+The simulator keeps running at $PULLFIX_ARM_ENDPOINT; Prefect's UI at http://127.0.0.1:$PREFECT_PORT
+shows the run and its artifacts. Point a shell (or the real az CLI and kubectl) at it:
+  eval "\$(.venv/bin/python -m simulator env --connection-file $CONN)"
+  export AZURE_CONFIG_DIR=\$PWD/.pullfix/az
+  .azcli/bin/az cloud register -n PullfixSimulator --endpoint-resource-manager "\$PULLFIX_ARM_ENDPOINT"
+  .azcli/bin/az cloud set -n PullfixSimulator && .azcli/bin/az config set core.instance_discovery=false
+  .azcli/bin/az login --service-principal -u "\$AZURE_CLIENT_ID" -p "\$AZURE_CLIENT_SECRET" --tenant "\$AZURE_TENANT_ID"
+  .azcli/bin/az aks get-credentials -g rg-aks-prod -n aks-api-prod --file .pullfix/kubeconfig
+  .venv/bin/kubectl --kubeconfig .pullfix/kubeconfig get pods -A
+  .venv/bin/pullfix diagnose --cluster aks-api-prod
+Stop everything with: bash scripts/demo.sh stop
+TXT

@@ -17,6 +17,7 @@ from azure.core.credentials import TokenCredential
 from azure.identity import DefaultAzureCredential
 
 from tasks.cloud import CloudProfile, from_environment
+from tasks.ratelimit import SubscriptionRateLimitPolicy
 
 T = TypeVar("T")
 
@@ -50,8 +51,11 @@ class Clients:
     """Shared, lazily built clients for one cloud and one identity."""
 
     def __init__(self, profile: CloudProfile | None = None,
-                 credential: TokenCredential | None = None) -> None:
+                 credential: TokenCredential | None = None, *,
+                 arm_rate_per_second: float | None = None) -> None:
         self.profile = profile or from_environment()
+        self.rate_limit = (SubscriptionRateLimitPolicy(arm_rate_per_second)
+                           if arm_rate_per_second else None)
         self.credential = credential or build_credential(self.profile)
         self._cache: dict[Any, Any] = {}
         self._lock = threading.Lock()
@@ -67,12 +71,15 @@ class Clients:
                 args: list[Any] = [self.credential]
                 if subscription_id is not None:
                     args.append(subscription_id)
+                extra = dict(kwargs)
+                if self.rate_limit is not None:
+                    extra.setdefault("per_retry_policies", [self.rate_limit])
                 self._cache[cache_key] = client_cls(
                     *args,
                     base_url=self.profile.arm_endpoint,
                     credential_scopes=[self.profile.arm_scope],
                     **self._transport_kwargs(),
-                    **kwargs,
+                    **extra,
                 )
             return self._cache[cache_key]
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -39,3 +40,26 @@ def sim(sim_pool: SimPool, request: pytest.FixtureRequest) -> Sim:
     """The served scenario named by ``@pytest.mark.scenario("name")`` (default: minimal)."""
     marker = request.node.get_closest_marker("scenario")
     return sim_pool.get(marker.args[0] if marker else "minimal")
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """Prefect against a temporary database for the whole session (in-process flows)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def sim_env(monkeypatch: pytest.MonkeyPatch) -> Callable[[Sim], None]:
+    """Point this process's environment at a served simulator (what the connection file's
+    ``env`` is for); pullfix then builds its clients from the environment as in production."""
+
+    def use(sim: Sim) -> None:
+        for k in [k for k in os.environ if k.startswith(("AZURE_", "IDENTITY_"))]:
+            monkeypatch.delenv(k)
+        for k, v in sim.env.items():
+            monkeypatch.setenv(k, v)
+
+    return use

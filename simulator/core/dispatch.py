@@ -152,8 +152,18 @@ class Dispatcher:
         if fault:
             if fault.get("latency_ms"):
                 await asyncio.sleep(fault["latency_ms"] / 1000)
-            if fault.get("drop") or fault.get("status"):
-                return Reply(status=int(fault.get("status") or 500)), fault
+            if fault.get("drop"):
+                return Reply(status=500), fault
+            if fault.get("status"):
+                status = int(fault["status"])
+                body = fault.get("body")
+                if body is None:  # what ARM answers when it is the one failing
+                    code = {429: "TooManyRequests", 500: "InternalServerError",
+                            502: "BadGateway", 503: "ServiceUnavailable",
+                            504: "GatewayTimeout"}.get(status, "InjectedFault")
+                    body = {"error": {"code": code, "message": f"Injected fault: {code} "
+                                      f"({status}) for {method} {path}."}}
+                return Reply(status=status, body=body), fault
         ctx = Ctx(self.world, method, path, {}, raw_query, headers, body, base_url, self.server)
         try:
             reply = self._dispatch(ctx)

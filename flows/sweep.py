@@ -1,0 +1,69 @@
+"""The fleet sweep: every visible subscription (or the ones asked for), every cluster,
+diagnosed with bounded concurrency and a per-subscription ARM request rate limit, summarised
+with root causes grouped across the fleet. ``mode="plan"`` changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from tasks.clients import Clients
+from tasks.contract import ClusterRef
+from tasks.diagnose import ClusterDiagnosis
+from tasks.errors import PermanentError
+from tasks.inventory import clusters
+from tasks.reads import Reads
+from tasks.report import sweep_json
+from tasks.resolve import resolve_subscriptions
+from tasks.runner import diagnose_cluster_task
+
+# set by the CLI to draw a progress bar: called with (done, total, cluster name)
+PROGRESS: Callable[[int, int, str], None] | None = None
+MODES = ("plan",)
+
+
+def _markdown(summary: dict[str, Any]) -> str:
+    lines = [f"# Fleet sweep ({summary['mode']})", "",
+             f"{summary['clusters']} clusters, {summary['failing_clusters']} with failing pods, "
+             f"{summary['failing_pods']} failing pods.", "", "## Root causes", ""]
+    for c in summary["root_causes"]:
+        lines.append(f"- **{c['check']}** — {c['summary']} — fix: "
+                     f"{', '.join(c['fixes']) or 'report only'} — {len(c['clusters'])} "
+                     f"cluster(s), {c['pods']} pod(s)")
+    if summary["unreachable_clusters"]:
+        lines += ["", "## Could not be diagnosed", ""] + [
+            f"- {c}" for c in summary["unreachable_clusters"]]
+    return "\n".join(lines)
+
+
+@flow(name="fleet-sweep", log_prints=False, persist_result=False,
+      task_runner=ThreadPoolTaskRunner(max_workers=4))
+def fleet_sweep(mode: str = "plan", subscriptions: list[str] | None = None,
+                arm_rate_per_second: float = 20.0) -> dict[str, Any]:
+    if mode not in MODES:
+        raise PermanentError(f"unknown mode '{mode}'; valid: {', '.join(MODES)} (apply mode "
+                             "comes with policies)")
+    reads = Reads(Clients(arm_rate_per_second=arm_rate_per_second))
+    wanted = resolve_subscriptions(reads, subscriptions)
+    refs = [ClusterRef(subscription_id=c.subscription_id, resource_group=c.resource_group,
+                       name=c.name, id=c.id)
+            for c in clusters(reads.clients)
+            if wanted is None or c.subscription_id.lower() in wanted]
+    futures = [diagnose_cluster_task.submit(reads, ref) for ref in refs]
+    results: list[ClusterDiagnosis] = []
+    for i, fut in enumerate(futures, 1):
+        results.append(fut.result())
+        if PROGRESS:
+            PROGRESS(i, len(futures), results[-1].cluster.name)
+    summary = sweep_json(results, mode=mode)
+    create_markdown_artifact(key="fleet-sweep", markdown=_markdown(summary),
+                             description="pullfix fleet sweep")
+    create_table_artifact(key="fleet-sweep-root-causes", table=[
+        {"check": c["check"], "fixes": ", ".join(c["fixes"]), "clusters": len(c["clusters"]),
+         "pods": c["pods"], "summary": c["summary"]} for c in summary["root_causes"]]
+        or [{"check": "-", "fixes": "-", "clusters": 0, "pods": 0, "summary": "nothing failing"}])
+    return summary

@@ -1,0 +1,143 @@
+"""Diagnosis of one cluster: detect → classify → choose checks → run → group by root cause.
+
+Pure orchestration over the check registry; no Prefect here (``tasks/runner.py`` supplies a
+``run`` callable that wraps each check as a Prefect task). Checks run once per distinct
+*signature* of failing pods (same image, namespace, pull secrets, node platform, workload),
+not once per pod, and cluster-wide checks once per cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pydantic import Field
+
+from tasks.contract import (
+    Category,
+    Classification,
+    ClusterRef,
+    FailingPod,
+    Finding,
+    Frozen,
+    Group,
+    Status,
+    Target,
+)
+from tasks.detect import failing_pods
+from tasks.errors import describe
+from tasks.reads import Reads
+from tasks.registry import CheckSpec, load_checks
+from tasks.targets import target_for
+
+RunCheck = Callable[[CheckSpec, Target, Reads], Finding]
+
+
+class PodReport(Frozen):
+    pod: FailingPod
+    classification: Classification
+    checks: tuple[str, ...]  # the checks whose findings apply to this pod
+
+
+class RootCause(Frozen):
+    """One cause, however many pods share it."""
+
+    key: str
+    check: str
+    group: Group
+    summary: str
+    suggests: tuple[str, ...]
+    pods: tuple[str, ...]  # namespace/name
+
+
+class ClusterDiagnosis(Frozen):
+    cluster: ClusterRef
+    pods: tuple[PodReport, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    root_causes: tuple[RootCause, ...] = ()
+    error: str | None = None  # the cluster itself could not be diagnosed (unreachable, 403)
+    checks_run: int = Field(0, ge=0)
+
+    @property
+    def failing_checks(self) -> list[str]:
+        return sorted({f.check for f in self.findings if f.status == Status.FAIL})
+
+    @property
+    def suggested_fixes(self) -> list[str]:
+        return sorted({s for f in self.findings if f.status == Status.FAIL for s in f.suggests})
+
+
+def run_plain(spec: CheckSpec, target: Target, reads: Reads) -> Finding:
+    """Run one check; an exception is an ERROR finding with the reason, never a crash."""
+    try:
+        return spec.fn(target, reads)
+    except Exception as exc:  # noqa: BLE001 - any failure to determine is recorded, not raised
+        return Finding(check=spec.name, status=Status.ERROR, group=spec.group,
+                       summary=f"could not determine: {describe(exc)}", reason=describe(exc))
+
+
+def relevant(checks: Iterable[CheckSpec], c: Classification) -> list[CheckSpec]:
+    """The checks relevant to a pull error's class; every per-pod check when ambiguous."""
+    return [s for s in checks if not s.cluster_wide
+            and (c.ambiguous or c.category in s.categories)]
+
+
+def _signature(pod: FailingPod) -> tuple[Any, ...]:
+    return (pod.image, pod.namespace, pod.image_pull_secrets, pod.node_os, pod.node_arch,
+            pod.node_pool, tuple(sorted(pod.node_selector.items())), pod.workload,
+            pod.init_container, pod.message)
+
+
+def diagnose_cluster(reads: Reads, ref: ClusterRef, *, namespace: str | None = None,
+                     run: RunCheck = run_plain) -> ClusterDiagnosis:
+    from tasks.classify import classify
+
+    specs = load_checks()
+    try:
+        pods = [p for p in failing_pods(reads, ref)
+                if namespace is None or p.namespace == namespace]
+    except Exception as exc:  # noqa: BLE001 - an unreachable cluster is a result, not a crash
+        return ClusterDiagnosis(cluster=ref, error=f"cannot read the cluster's pods: "
+                                                   f"{describe(exc)}")
+    by_signature: dict[tuple[Any, ...], list[FailingPod]] = {}
+    for pod in pods:
+        by_signature.setdefault(_signature(pod), []).append(pod)
+
+    findings: dict[tuple[str, str], Finding] = {}
+    reports: list[PodReport] = []
+    affected: dict[tuple[str, str], set[str]] = {}
+    runs = 0
+    for group_pods in by_signature.values():
+        first = group_pods[0]
+        c = classify(first.message, first.reason)
+        target = target_for(reads, ref, first, c)
+        chosen = relevant(specs.values(), c)
+        names = []
+        for spec in chosen:
+            f = run(spec, target, reads)
+            runs += 1
+            k = (f.check, f.root_cause or f"{ref.id}|{f.check}|{_signature(first)}")
+            findings.setdefault(k, f)
+            names.append(spec.name)
+            affected.setdefault(k, set()).update(f"{p.namespace}/{p.name}" for p in group_pods)
+        reports += [PodReport(pod=p, classification=c, checks=tuple(names)) for p in group_pods]
+
+    if pods:  # cluster-wide checks only matter when something fails
+        cluster_target = Target(cluster=ref)
+        for spec in specs.values():
+            if spec.cluster_wide:
+                f = run(spec, cluster_target, reads)
+                runs += 1
+                findings.setdefault((f.check, f.root_cause or ref.id), f)
+
+    causes = [
+        RootCause(key=k[1], check=f.check, group=f.group, summary=f.summary,
+                  suggests=f.suggests, pods=tuple(sorted(affected.get(k, set()))))
+        for k, f in findings.items() if f.status == Status.FAIL
+    ]
+    return ClusterDiagnosis(cluster=ref, pods=tuple(reports), findings=tuple(findings.values()),
+                            root_causes=tuple(causes), checks_run=runs)
+
+
+__all__ = ["Category", "ClusterDiagnosis", "PodReport", "RootCause", "diagnose_cluster",
+           "relevant", "run_plain"]
