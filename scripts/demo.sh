@@ -29,6 +29,8 @@ mkdir -p "$RUN/sim" "$RUN/prefect"
 # 1. the simulated Azure fleet (state kept in .pullfix/sim/state across restarts)
 if ! running "$SIM_PID"; then
   rm -f "$CONN"
+  # a fresh world each start (PULLFIX_KEEP_STATE=1 resumes the last one, changes included)
+  [ "${PULLFIX_KEEP_STATE:-0}" = "1" ] || rm -rf "$RUN/sim/state"
   nohup .venv/bin/python -m simulator serve --scenario "${PULLFIX_SCENARIO:-demo}" \
     --port "$SIM_PORT" --connection-file "$CONN" --state-dir "$RUN/sim/state" \
     >"$RUN/sim/simulator.log" 2>&1 &

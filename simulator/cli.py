@@ -28,8 +28,9 @@ def scenarios() -> None:
 
 @app.command()
 def serve(
-    scenario: Annotated[str, typer.Option(help="built-in scenario name, YAML path, or "
-                                          "fleet:SUBSxCLUSTERS[:SEED]")] = "demo",
+    scenario: Annotated[str | None, typer.Option(
+        help="built-in scenario name, YAML path, or fleet:SUBSxCLUSTERS[:SEED] (default: demo, "
+             "or the world kept in --state-dir)")] = None,
     port: Annotated[int, typer.Option(help="port on 127.0.0.1 (0 = any free port)")] = 8443,
     connection_file: Annotated[Path, typer.Option(help="where to write the connection JSON")]
     = Path(".pullfix/sim/connection.json"),
@@ -46,8 +47,13 @@ def serve(
     directory = state_dir or Path(tempfile.mkdtemp(prefix="pullfix-sim-"))
     world = World.load(directory) if persistent else None
     try:
+        if world is not None and scenario is not None and world.state["scenario"].get(
+                "name") not in (scenario, Path(scenario).stem):
+            raise ScenarioError(
+                f"{directory} holds the world of scenario '{world.state['scenario'].get('name')}'"
+                f", not '{scenario}': pass that --scenario to resume it, or another --state-dir")
         if world is None:
-            doc, origin = read_scenario(scenario)
+            doc, origin = read_scenario(scenario or "demo")
             world = build_world(doc, origin)
         else:
             from simulator.scenario import load_providers

@@ -207,3 +207,15 @@ def test_state_directory_survives_a_restart(tmp_path) -> None:
             second.tenant)
     finally:
         second.stop()
+
+
+def test_a_state_directory_of_another_scenario_is_refused(tmp_path) -> None:
+    first = Sim("minimal", tmp_path)
+    first.stop()
+    out = subprocess.run(
+        [sys.executable, "-m", "simulator", "serve", "--scenario", "healthy", "--port", "0",
+         "--state-dir", str(tmp_path / "state"), "--connection-file", str(tmp_path / "c.json")],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 2
+    assert "holds the world of scenario 'minimal', not 'healthy'" in out.stderr

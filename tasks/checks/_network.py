@@ -182,7 +182,9 @@ def connected(reads: Reads, a: Any, b_id: str) -> tuple[bool, str]:
         missing = [n for n, p in ((f"{a.name} → {b_id.rsplit('/', 1)[-1]}", ab),
                                   (f"{b_id.rsplit('/', 1)[-1]} → {a.name}", ba)) if p is None]
         return False, "no peering " + " and ".join(missing)
-    bad = [f"{p.name}: {p.peering_state}" for p in (ab, ba) if p.peering_state != "Connected"
+    # the SDK's enums print as VirtualNetworkPeeringState.X; show Azure's own word
+    bad = [f"{p.name}: {getattr(p.peering_state, 'value', p.peering_state)}" for p in (ab, ba)
+           if p.peering_state != "Connected"
            or p.allow_virtual_network_access is False]
     return (not bad), ", ".join(bad) or "Connected both ways"
 
