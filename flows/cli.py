@@ -138,6 +138,14 @@ def classify(
 
 
 @app.command()
+def checks() -> None:
+    """Print the check catalogue (the README's table) as markdown."""
+    from tasks.docs import checks_markdown
+
+    typer.echo(checks_markdown())
+
+
+@app.command()
 def version() -> None:
     """Print pullfix's version."""
     from importlib.metadata import version as v
