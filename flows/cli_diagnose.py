@@ -71,6 +71,9 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(result, indent=2))
         else:
             _print_cluster_table(result)
+        if result["error"]:
+            typer.echo(f"pullfix: {result['cluster']}: {result['error']}", err=True)
+            raise typer.Exit(1)
 
     @app.command()
     def sweep(

@@ -97,8 +97,13 @@ def diagnose_cluster(reads: Reads, ref: ClusterRef, *, namespace: str | None = N
         pods = [p for p in failing_pods(reads, ref)
                 if namespace is None or p.namespace == namespace]
     except Exception as exc:  # noqa: BLE001 - an unreachable cluster is a result, not a crash
+        hint = ""
+        if getattr(exc, "status", None) in (401, 403):
+            hint = (" — the cluster rejected the kubeconfig from listClusterUserCredential: with "
+                    "local accounts disabled or Entra ID integration, give pullfix's identity "
+                    "'Azure Kubernetes Service RBAC Reader' on the cluster")
         return ClusterDiagnosis(cluster=ref, error=f"cannot read the cluster's pods: "
-                                                   f"{describe(exc)}")
+                                                   f"{describe(exc)}{hint}")
     by_signature: dict[tuple[Any, ...], list[FailingPod]] = {}
     for pod in pods:
         by_signature.setdefault(_signature(pod), []).append(pod)

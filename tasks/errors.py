@@ -36,6 +36,16 @@ def describe(exc: BaseException) -> str:
         msg = getattr(getattr(exc, "error", None), "message", None) or exc.message
         first = (msg or "").strip().splitlines()[0] if msg else ""
         return f"{status} {code}: {first}" if code else f"{status}: {first}"
+    status = getattr(exc, "status", None)
+    if isinstance(status, int) and hasattr(exc, "reason") and hasattr(exc, "body"):
+        # a kubernetes ApiException: the API server's Status message says why
+        import json
+
+        try:
+            message = json.loads(exc.body or "{}").get("message", "")
+        except (ValueError, AttributeError):
+            message = ""
+        return f"{status} {exc.reason}: {message}".rstrip(": ")
     return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"
 
 

@@ -68,3 +68,18 @@ def test_diagnose_rejects_an_unknown_cluster_by_name(sim: Sim, tmp_path: Path) -
     out = _pullfix(sim, tmp_path, "diagnose", "--cluster", "aks-nope")
     assert out.returncode == 2
     assert "unknown cluster 'aks-nope'" in out.stderr and "aks-web-prod" in out.stderr
+
+
+@pytest.mark.scenario("missing-pull-role")
+def test_diagnose_says_when_the_cluster_rejects_the_kubeconfig(sim: Sim, tmp_path: Path) -> None:
+    # given an API server that refuses the user kubeconfig's credentials (as a cluster with
+    # local accounts disabled does), with Kubernetes' own Status body
+    sim.fault(path="^/k8s/", status=401, body={
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": "Unauthorized", "reason": "Unauthorized", "code": 401})
+    out = _pullfix(sim, tmp_path, "diagnose", "--cluster", "aks-app", "-o", "json")
+    assert out.returncode == 1
+    result = json.loads(out.stdout)
+    assert result["error"].startswith("cannot read the cluster's pods: 401 Unauthorized")
+    assert "Azure Kubernetes Service RBAC Reader" in result["error"]
+    assert "aks-app" in out.stderr
