@@ -154,8 +154,12 @@ def version() -> None:
 
 
 from flows.cli_diagnose import register  # noqa: E402 - the commands attach to ``app`` above
+from flows.cli_policy import register as register_policy  # noqa: E402
+from flows.cli_remediate import register as register_remediate  # noqa: E402
 
 register(app)
+register_remediate(app)
+register_policy(app)
 
 if __name__ == "__main__":
     app()

@@ -77,7 +77,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def sweep(
-        mode: Annotated[str, typer.Option("--mode", help="plan (changes nothing)")] = "plan",
+        mode: Annotated[str, typer.Option(
+            "--mode", help="plan (changes nothing) | apply (what --policy allows)")] = "plan",
+        policy: Annotated[str | None, typer.Option(
+            "--policy", help="policy file for --mode apply")] = None,
         subscription: Annotated[list[str] | None, typer.Option(
             "--subscription", help="limit to these subscriptions (name or id; repeatable)")] = None,
         rate: Annotated[float, typer.Option(
@@ -105,6 +108,15 @@ def register(app: typer.Typer) -> None:
 
         if mode not in sweep_mod.MODES:
             _fail(f"unknown mode '{mode}'; valid: {', '.join(sweep_mod.MODES)}")
+        if mode == "apply":
+            from policies.model import PolicyError, load_policy
+
+            if not policy:
+                _fail("--mode apply needs --policy FILE (e.g. policies/default.yaml)")
+            try:
+                load_policy(policy)
+            except PolicyError as exc:
+                _fail(str(exc))
         try:  # before starting Prefect: a wrong subscription gets its one-line answer at once
             resolve_subscriptions(Reads(Clients()), subscription)
         except (PermanentError, CloudProfileError) as exc:
@@ -113,7 +125,7 @@ def register(app: typer.Typer) -> None:
         try:
             with progress:
                 summary = sweep_mod.fleet_sweep(mode=mode, subscriptions=subscription,
-                                                arm_rate_per_second=rate)
+                                                arm_rate_per_second=rate, policy=policy)
         except (PermanentError, CloudProfileError) as exc:
             _fail(str(exc))
         finally:
@@ -135,3 +147,11 @@ def register(app: typer.Typer) -> None:
         console.print(table)
         for cid in summary["unreachable_clusters"]:
             console.print(f"[red]could not diagnose[/red] {cid}")
+        if summary.get("remediations") is not None:
+            console.print("outcomes: " + ", ".join(f"{k} {v}" for k, v in
+                                                    summary["outcomes"].items() if v))
+            fixes = Table("cluster", "fix", "outcome", "reason")
+            for r in summary["remediations"]:
+                for rec in r["records"]:
+                    fixes.add_row(r["cluster"], rec["fix"], rec["outcome"], rec["reason"])
+            console.print(fixes)

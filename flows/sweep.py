@@ -23,7 +23,7 @@ from tasks.runner import diagnose_cluster_task
 
 # set by the CLI to draw a progress bar: called with (done, total, cluster name)
 PROGRESS: Callable[[int, int, str], None] | None = None
-MODES = ("plan",)
+MODES = ("plan", "apply")
 
 
 def _markdown(summary: dict[str, Any]) -> str:
@@ -43,10 +43,14 @@ def _markdown(summary: dict[str, Any]) -> str:
 @flow(name="fleet-sweep", log_prints=False, persist_result=False,
       task_runner=ThreadPoolTaskRunner(max_workers=4))
 def fleet_sweep(mode: str = "plan", subscriptions: list[str] | None = None,
-                arm_rate_per_second: float = 20.0) -> dict[str, Any]:
+                arm_rate_per_second: float = 20.0, policy: str | None = None,
+                verify_seconds: float = 180) -> dict[str, Any]:
+    """``plan``: diagnose only. ``apply``: then remediate each failing cluster under the
+    policy (its own run, rollback boundary and record), leaving sign-offs pending."""
     if mode not in MODES:
-        raise PermanentError(f"unknown mode '{mode}'; valid: {', '.join(MODES)} (apply mode "
-                             "comes with policies)")
+        raise PermanentError(f"unknown mode '{mode}'; valid: {', '.join(MODES)}")
+    if mode == "apply" and not policy:
+        raise PermanentError("--mode apply needs --policy FILE (e.g. policies/default.yaml)")
     reads = Reads(Clients(arm_rate_per_second=arm_rate_per_second))
     wanted = resolve_subscriptions(reads, subscriptions)
     refs = [ClusterRef(subscription_id=c.subscription_id, resource_group=c.resource_group,
@@ -60,6 +64,23 @@ def fleet_sweep(mode: str = "plan", subscriptions: list[str] | None = None,
         if PROGRESS:
             PROGRESS(i, len(futures), results[-1].cluster.name)
     summary = sweep_json(results, mode=mode)
+    if mode == "apply":
+        from flows.remediate import remediate_cluster
+
+        changes = 0
+        remediations = []
+        for d in results:
+            if not d.failing_checks:
+                continue
+            r = remediate_cluster(cluster=d.cluster.id, policy=policy or "",
+                                  sign_off="defer", verify_seconds=verify_seconds,
+                                  changes_before=changes)
+            changes += r["changes"]
+            remediations.append(r)
+        summary["remediations"] = remediations
+        summary["outcomes"] = {k: sum(r["counts"].get(k, 0) for r in remediations)
+                               for k in (remediations[0]["counts"] if remediations else {})}
+        summary["changes"] = changes
     create_markdown_artifact(key="fleet-sweep", markdown=_markdown(summary),
                              description="pullfix fleet sweep")
     create_table_artifact(key="fleet-sweep-root-causes", table=[

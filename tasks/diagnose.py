@@ -54,6 +54,7 @@ class ClusterDiagnosis(Frozen):
     cluster: ClusterRef
     pods: tuple[PodReport, ...] = ()
     findings: tuple[Finding, ...] = ()
+    targets: tuple[Target, ...] = ()  # the target each finding was made for (same order)
     root_causes: tuple[RootCause, ...] = ()
     error: str | None = None  # the cluster itself could not be diagnosed (unreachable, 403)
     checks_run: int = Field(0, ge=0)
@@ -109,6 +110,7 @@ def diagnose_cluster(reads: Reads, ref: ClusterRef, *, namespace: str | None = N
         by_signature.setdefault(_signature(pod), []).append(pod)
 
     findings: dict[tuple[str, str], Finding] = {}
+    targets: dict[tuple[str, str], Target] = {}
     reports: list[PodReport] = []
     affected: dict[tuple[str, str], set[str]] = {}
     runs = 0
@@ -123,6 +125,7 @@ def diagnose_cluster(reads: Reads, ref: ClusterRef, *, namespace: str | None = N
             runs += 1
             k = (f.check, f.root_cause or f"{ref.id}|{f.check}|{_signature(first)}")
             findings.setdefault(k, f)
+            targets.setdefault(k, target)
             names.append(spec.name)
             affected.setdefault(k, set()).update(f"{p.namespace}/{p.name}" for p in group_pods)
         reports += [PodReport(pod=p, classification=c, checks=tuple(names)) for p in group_pods]
@@ -134,6 +137,9 @@ def diagnose_cluster(reads: Reads, ref: ClusterRef, *, namespace: str | None = N
                 f = run(spec, cluster_target, reads)
                 runs += 1
                 findings.setdefault((f.check, f.root_cause or ref.id), f)
+                # a cluster-wide finding is acted on with the first failing pod's target
+                first_target = next(iter(targets.values()), cluster_target)
+                targets.setdefault((f.check, f.root_cause or ref.id), first_target)
 
     causes = [
         RootCause(key=k[1], check=f.check, group=f.group, summary=f.summary,
@@ -141,6 +147,7 @@ def diagnose_cluster(reads: Reads, ref: ClusterRef, *, namespace: str | None = N
         for k, f in findings.items() if f.status == Status.FAIL
     ]
     return ClusterDiagnosis(cluster=ref, pods=tuple(reports), findings=tuple(findings.values()),
+                            targets=tuple(targets[k] for k in findings),
                             root_causes=tuple(causes), checks_run=runs)
 
 

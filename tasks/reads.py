@@ -58,6 +58,17 @@ class Reads:
     def subscriptions(self) -> list[tuple[str, str]]:
         return self.memo(("subscriptions",), lambda: subscriptions(self.clients))
 
+    def tenant_id(self) -> str:
+        """The Entra tenant of the visible subscriptions (the approvers' tenant)."""
+        def load() -> str:
+            from azure.mgmt.resource.subscriptions import SubscriptionClient
+
+            for sub in self.clients.arm(SubscriptionClient).subscriptions.list():
+                if sub.tenant_id:
+                    return str(sub.tenant_id)
+            raise LookupError("no visible subscription names its tenant")
+        return self.memo(("tenant",), load)
+
     def cluster(self, ref: ClusterRef) -> Any:
         return self.memo(("cluster", ref.id.lower()), lambda: self.clients.arm(
             ContainerServiceClient, ref.subscription_id).managed_clusters.get(

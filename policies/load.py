@@ -1,0 +1,167 @@
+"""Reading a policy file: YAML with line numbers, validated by the models, with errors that
+name the file, the key path, the line and the valid choices."""
+
+from __future__ import annotations
+
+import re
+import types
+from pathlib import Path
+from typing import Annotated, Any, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from policies.model import Policy, PolicyError
+
+SHIPPED_DIR = Path(__file__).resolve().parent
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.2 scalars: only true/false are booleans and ``12:30`` is a string, not the YAML 1.1
+    base-60 integer 750 (a window's unquoted times would silently become numbers otherwise)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:bool",
+                                                               "tag:yaml.org,2002:int",
+                                                               "tag:yaml.org,2002:float")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                              list("tTfF"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"),
+                              list("-+0123456789"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(
+    r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"), list("-+0123456789."))
+
+Path_ = tuple[str | int, ...]
+
+
+def _lines(node: yaml.Node, path: Path_, out: dict[Path_, int], problems: list[str]) -> None:
+    """Record the line of every key and list item; report duplicate keys (YAML keeps the last
+    one silently, which would hide half of a policy)."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            sub = (*path, key.value)
+            line = key.start_mark.line + 1
+            if sub in out:
+                problems.append(f"duplicate key '{key.value}'{_where(path, line)} (first at line {out[sub]})")
+            out[sub] = line
+            _lines(value, sub, out, problems)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            out[(*path, i)] = item.start_mark.line + 1
+            _lines(item, (*path, i), out, problems)
+
+
+def _dotted(path: Path_) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _where(parent: Path_, line: int | None) -> str:
+    at = f" at {_dotted(parent)}" if parent else ""
+    if line is None:
+        return at
+    return f"{at} (line {line})" if parent else f" at line {line}"
+
+
+def _unwrap(tp: Any, loc: list[str | int]) -> Any:
+    """Follow one step of ``loc`` into a type: models by field, dicts by key, lists by index."""
+    while True:
+        origin = get_origin(tp)
+        if origin is Annotated:
+            tp = get_args(tp)[0]
+        elif origin in (Union, types.UnionType):
+            tp = next(a for a in get_args(tp) if a is not type(None))
+        elif origin is dict and loc:
+            loc.pop(0)
+            tp = get_args(tp)[1]
+        elif origin is tuple and loc and isinstance(loc[0], int):
+            loc.pop(0)
+            tp = get_args(tp)[0]
+        else:
+            return tp
+
+
+def _model_at(path: Path_) -> type[BaseModel] | None:
+    tp: Any = Policy
+    loc = list(path)
+    while True:
+        tp = _unwrap(tp, loc)
+        if not loc:
+            return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+        if not (isinstance(tp, type) and issubclass(tp, BaseModel)):
+            return None
+        field = tp.model_fields.get(str(loc.pop(0)))
+        if field is None:
+            return None
+        tp = field.annotation
+
+
+def _message(err: Any, lines: dict[Path_, int]) -> str:
+    loc: Path_ = tuple(p for p in err["loc"] if p != "[key]")
+    ctx = err.get("ctx") or {}
+    if "path" in ctx:  # a check on a whole dict/model that knows which entry is wrong
+        loc = (*loc, *ctx["path"])
+    known = loc
+    while known and known not in lines:  # validator type tags in loc have no line
+        known = known[:-1]
+    line = lines.get(known)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        valid = ", ".join(model.model_fields) if model else "?"
+        return f"unknown key '{loc[-1]}'{_where(loc[:-1], line)}; valid: {valid}"
+    msg = err["msg"]
+    if kind in ("unknown_fix", "unknown_day"):  # the bad value is itself the key/item: point at its parent
+        loc = loc[:-1]
+    elif kind == "missing":
+        return f"missing key '{loc[-1]}'{_where(loc[:-1], lines.get(loc[:-1], 1))}"
+    elif kind == "too_short":
+        msg = "empty list; name at least one"
+    elif kind in _SHOW_INPUT and not isinstance(err.get("input"), dict | list):
+        msg = f"{msg[0].lower()}{msg[1:]} (got {err.get('input')!r})"
+    head, sep, hint = msg.partition("; ")  # the place goes before the hint ("...; valid: ...")
+    return f"{head}{_where(loc, line)}{sep}{hint}"
+
+
+_SHOW_INPUT = ("literal_error", "greater_than_equal", "string_type", "int_type", "bool_type", "model_type",
+               "dict_type", "tuple_type", "int_parsing")
+
+
+def parse_policy(text: str, source: str = "<policy>") -> Policy:
+    """Validate a policy document; raises :class:`PolicyError` naming every problem."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PolicyError(source, [f"not valid YAML{where}: {problem}"]) from None
+    if node is None or data is None:
+        raise PolicyError(source, ["empty policy file; a policy starts with 'version: 1'"])
+    if not isinstance(data, dict):
+        raise PolicyError(source, [f"a policy is a mapping of keys ({', '.join(Policy.model_fields)}), "
+                                   f"not a {type(data).__name__}"])
+    lines: dict[Path_, int] = {(): 1}
+    problems: list[str] = []
+    _lines(node, (), lines, problems)
+    try:
+        policy = Policy.model_validate(data)
+    except ValidationError as exc:
+        problems += [_message(err, lines) for err in exc.errors()]
+    if problems:
+        raise PolicyError(source, problems)
+    return policy
+
+
+def load_policy(path: str | Path) -> Policy:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(str(path), [f"cannot read: {getattr(exc, 'strerror', None) or exc}"]) from None
+    return parse_policy(text, str(path))

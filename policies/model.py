@@ -1,0 +1,251 @@
+"""The policy file's models: the single source of truth for what a policy may say.
+
+Every model is frozen and rejects unknown keys, so a typo fails loudly instead of silently
+falling back to a default. Custom checks raise ``PydanticCustomError`` with a message that
+names the valid choices, and put the offending key path (relative to the field) in the
+error's context as ``path`` so the loader (``policies/load.py``) can point at the line.
+The JSON Schema (``policies/schema.py``) is generated from these models, fix names included.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from tasks.fix import CATALOGUE, Risk
+
+FIX_NAMES: tuple[str, ...] = tuple(CATALOGUE)
+DAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+RuleDecision = Literal["auto", "sign-off", "deny"]
+Mode = Literal["plan", "apply"]
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be used; ``str()`` is one line per problem, each naming the file."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = tuple(problems)
+        super().__init__("\n".join(f"{source}: {p}" for p in problems))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --- durations ("30m", "4h", "1h30m", "2d") ---------------------------------------------------
+_DURATION = re.compile(r"^(?=\d)(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_DURATION_PATTERN = r"^(?=\d)(\d+d)?(\d+h)?(\d+m)?(\d+s)?$"
+
+
+def duration_seconds(text: str) -> int:
+    m = _DURATION.match(text)
+    if not m:
+        raise ValueError(text)
+    d, h, mi, s = (int(g or 0) for g in m.groups())
+    return ((d * 24 + h) * 60 + mi) * 60 + s
+
+
+def _check_duration(text: str) -> str:
+    try:
+        seconds = duration_seconds(text)
+    except ValueError:
+        seconds = -1
+    if seconds <= 0:
+        raise PydanticCustomError(
+            "bad_duration", "bad duration '{value}'; use a positive number with units d, h, m, s "
+            "(e.g. 30m, 4h, 1h30m, 2d)", {"value": text})
+    return text
+
+
+Duration = Annotated[str, AfterValidator(_check_duration), WithJsonSchema(
+    {"type": "string", "pattern": _DURATION_PATTERN, "examples": ["30m", "4h", "1h30m", "2d"]})]
+
+
+# --- approvers (Entra users and groups) -------------------------------------------------------
+_GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_UPN = r"[^@\s:]+@[^@\s]+\.[^@\s.]+"
+_APPROVER_PATTERN = rf"^(user:({_UPN}|{_GUID})|group:\S(.*\S)?)$"
+_APPROVER = re.compile(_APPROVER_PATTERN)
+
+
+def _check_approver(text: str) -> str:
+    if not _APPROVER.match(text):
+        raise PydanticCustomError(
+            "bad_approver", "bad approver '{value}'; use user:<upn or object id> or "
+            "group:<name or object id>", {"value": text})
+    return text
+
+
+Approver = Annotated[str, AfterValidator(_check_approver), WithJsonSchema(
+    {"type": "string", "pattern": _APPROVER_PATTERN,
+     "examples": ["user:alice@contoso.com", "group:aks-approvers"]})]
+
+
+# --- fix names: the contract with tasks.fix.CATALOGUE ------------------------------------------
+def _check_fix_name(name: str) -> str:
+    if name not in CATALOGUE:
+        raise PydanticCustomError("unknown_fix", "unknown fix '{value}'; valid: {valid}",
+                                  {"value": name, "valid": ", ".join(FIX_NAMES)})
+    return name
+
+
+FixName = Annotated[str, AfterValidator(_check_fix_name), WithJsonSchema(
+    {"type": "string", "enum": list(FIX_NAMES)})]
+
+
+class FixRule(_Model):
+    """What a policy says about one fix; an unset field inherits from ``defaults``."""
+
+    decision: RuleDecision | None = Field(None, description="auto | sign-off | deny")
+    approvers: tuple[Approver, ...] | None = Field(
+        None, description="Entra users/groups allowed to sign off (user:<upn|id>, group:<name|id>)")
+    approval_timeout: Duration | None = Field(None, description="how long a sign-off waits, e.g. 4h")
+
+
+def _no_high_risk_auto(rules: dict[str, FixRule]) -> dict[str, FixRule]:
+    for name, rule in rules.items():
+        if rule.decision == "auto" and CATALOGUE.get(name) == Risk.HIGH:
+            raise PydanticCustomError(
+                "high_risk_auto", "'{fix}' is high risk and can never be auto; valid: sign-off, deny",
+                {"fix": name, "path": (name, "decision")})
+    return rules
+
+
+FixRules = Annotated[dict[FixName, FixRule], AfterValidator(_no_high_risk_auto)]
+
+
+class Defaults(_Model):
+    decision: RuleDecision = Field("sign-off", description="for fixes without their own rule; a high-risk "
+                               "fix is never auto, whatever this says (it becomes sign-off)")
+    approval_timeout: Duration = "1h"
+    approvers: tuple[Approver, ...] = ()
+
+
+class Scope(_Model):
+    """Which clusters a policy (or an override) governs; every non-empty field must match."""
+
+    subscriptions: tuple[str, ...] = Field((), description="subscription ids or display names")
+    resource_groups: tuple[str, ...] = ()
+    cluster_tags: dict[str, str] = Field({}, description="all must match, e.g. {env: prod}")
+
+    def is_empty(self) -> bool:
+        return not (self.subscriptions or self.resource_groups or self.cluster_tags)
+
+
+# --- maintenance windows ----------------------------------------------------------------------
+_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
+_TIME_PATTERN = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+
+
+def _check_time(text: str) -> str:
+    if not _TIME.match(text):
+        raise PydanticCustomError("bad_time", "bad time '{value}'; use HH:MM, 00:00 to 24:00",
+                                  {"value": text})
+    return text
+
+
+Time = Annotated[str, AfterValidator(_check_time), WithJsonSchema(
+    {"type": "string", "pattern": _TIME_PATTERN, "examples": ["02:00"]})]
+
+
+def _check_day(text: str) -> str:
+    if text not in DAYS:
+        raise PydanticCustomError("unknown_day", "unknown day '{value}'; valid: {valid}",
+                                  {"value": text, "valid": ", ".join(DAYS)})
+    return text
+
+
+Day = Annotated[str, AfterValidator(_check_day), WithJsonSchema({"type": "string", "enum": list(DAYS)})]
+
+
+def minutes(hhmm: str) -> int:
+    h, m = hhmm.split(":")
+    return int(h) * 60 + int(m)
+
+
+class Window(_Model):
+    days: tuple[Day, ...] = Field(min_length=1)
+    start: Time
+    end: Time
+    timezone: str = Field("UTC", description="IANA name, e.g. UTC, Europe/Amsterdam")
+    decisions: tuple[Literal["auto", "sign-off"], ...] = Field(
+        ("auto", "sign-off"), min_length=1,
+        description="which decisions this window constrains; a decision no window names may "
+                    "write at any time")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, tz: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(tz)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise PydanticCustomError(
+                "unknown_timezone", "unknown timezone '{value}'; use an IANA name such as UTC, "
+                "Europe/Amsterdam or America/New_York", {"value": tz}) from None
+        return tz
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> Window:
+        if minutes(self.start) >= minutes(self.end):
+            raise PydanticCustomError(
+                "window_order", "window start {start} is not before end {end}; split a window that "
+                "crosses midnight into two", {"start": self.start, "end": self.end, "path": ("start",)})
+        return self
+
+
+class Limits(_Model):
+    """Blast-radius caps, counted in planned changes; unset means no cap."""
+
+    max_changes_per_run: StrictInt | None = Field(None, ge=1)
+    max_changes_per_sweep: StrictInt | None = Field(None, ge=1)
+
+
+class Override(_Model):
+    """A scoped exception: for clusters matching ``match``, these fix rules win."""
+
+    match: Scope
+    fixes: FixRules
+
+
+class Policy(_Model):
+    version: Literal[1]
+    mode: Mode = Field("plan", description="plan: decide and report, change nothing; apply: write")
+    defaults: Defaults = Defaults()
+    fixes: FixRules = Field({}, description="per fix name: decision, approvers, approval_timeout")
+    scope: Scope = Field(Scope(), description="which clusters this policy governs (empty = all)")
+    maintenance_windows: tuple[Window, ...] = Field(
+        (), description="writes only inside one of these (none = always)")
+    limits: Limits = Limits()
+    allow_unauthenticated_ui_approvals: StrictBool = Field(
+        False, description="accept approvals from the Prefect UI form, which carry no identity")
+    overrides: tuple[Override, ...] = Field((), description="scoped exceptions, applied in order")
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read and validate a policy file (see ``policies/load.py``); raises :class:`PolicyError`."""
+    from policies.load import load_policy as load
+
+    return load(path)
+
+
+def parse_policy(text: str, source: str = "<policy>") -> Policy:
+    from policies.load import parse_policy as parse
+
+    return parse(text, source)

@@ -1,0 +1,118 @@
+"""Who approved: the flow (not the CLI) verifies an approval.
+
+Prefect OSS has no user identity, so the approval carries the approver's Entra access token.
+The flow validates it against the cloud's signing keys (OpenID configuration → JWKS), checks
+the tenant, then checks the approver — or a group they belong to, via Graph — against the
+policy's approvers. Only the verified identity (object id, name) is recorded; the token itself
+is removed from Prefect's stored run input by the flow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+import urllib.request
+from typing import Any
+
+import jwt
+
+from tasks.contract import Frozen
+from tasks.errors import PermanentError
+from tasks.reads import Reads
+
+
+class ApprovalError(PermanentError):
+    """The approval cannot be accepted; the message says why (it is recorded)."""
+
+
+class Approver(Frozen):
+    object_id: str
+    name: str
+    tenant_id: str
+    kind: str  # user | servicePrincipal
+
+
+def _get_json(url: str, ca: str | None) -> Any:
+    ctx = ssl.create_default_context(cafile=ca) if ca else ssl.create_default_context()
+    with urllib.request.urlopen(url, timeout=15, context=ctx) as resp:  # noqa: S310 - https only
+        return json.loads(resp.read())
+
+
+def verify_token(reads: Reads, token: str, tenant_id: str) -> dict[str, Any]:
+    """The token's claims, if Entra for this tenant signed it for this cloud's ARM."""
+    profile = reads.clients.profile
+    if not token:
+        raise ApprovalError("the approval carries no identity token: approve with "
+                            "`pullfix approve`, which signs in as you")
+    config_url = f"{profile.authority_host.rstrip('/')}/{tenant_id}/v2.0/.well-known/" \
+                 "openid-configuration"
+    try:
+        config = reads.memo(("openid", tenant_id), lambda: _get_json(config_url,
+                                                                     profile.ca_bundle))
+        keys = reads.memo(("jwks", tenant_id), lambda: _get_json(config["jwks_uri"],
+                                                                 profile.ca_bundle))
+    except OSError as exc:
+        raise ApprovalError(f"cannot read the signing keys ({config_url}): {exc}") from exc
+    try:
+        header = jwt.get_unverified_header(token)
+        jwk = next(k for k in keys["keys"] if k.get("kid") == header.get("kid"))
+        key = jwt.PyJWK.from_dict(jwk).key
+        claims: dict[str, Any] = jwt.decode(
+            token, key, algorithms=["RS256"], audience=[profile.arm_audience,
+                                                        profile.arm_audience.rstrip("/")],
+            options={"require": ["exp", "tid", "oid"]}, leeway=30)
+    except StopIteration:
+        raise ApprovalError("the approval token is not signed by this tenant's keys") from None
+    except jwt.PyJWTError as exc:
+        raise ApprovalError(f"the approval token is not valid: {exc}") from exc
+    if claims["tid"].lower() != tenant_id.lower():
+        raise ApprovalError(f"the approval token is from tenant {claims['tid']}, not "
+                            f"{tenant_id}")
+    return claims
+
+
+def _graph_groups(reads: Reads, object_id: str) -> list[str]:
+    from msgraph.generated.directory_objects.item.get_member_groups.get_member_groups_post_request_body import (  # noqa: E501
+        GetMemberGroupsPostRequestBody,
+    )
+
+    graph = reads.clients.graph()
+    body = GetMemberGroupsPostRequestBody(security_enabled_only=False)
+    result = asyncio.run(graph.directory_objects.by_directory_object_id(object_id)
+                         .get_member_groups.post(body))
+    return [g.lower() for g in (result.value if result and result.value else [])]
+
+
+def _group_ids(reads: Reads, name_or_id: str) -> set[str]:
+    from kiota_abstractions.base_request_configuration import RequestConfiguration
+    from msgraph.generated.groups.groups_request_builder import GroupsRequestBuilder
+
+    if len(name_or_id) == 36 and name_or_id.count("-") == 4:
+        return {name_or_id.lower()}
+    q = GroupsRequestBuilder.GroupsRequestBuilderGetQueryParameters(
+        filter=f"displayName eq '{name_or_id.replace(chr(39), chr(39) * 2)}'")
+    found = asyncio.run(reads.clients.graph().groups.get(RequestConfiguration(query_parameters=q)))
+    return {g.id.lower() for g in (found.value or []) if g.id}
+
+
+def approver_allowed(reads: Reads, claims: dict[str, Any], approvers: list[str]) -> Approver:
+    """The verified approver if the policy allows them (directly or through a group)."""
+    oid = claims["oid"].lower()
+    name = claims.get("upn") or claims.get("preferred_username") or claims.get("appid") or oid
+    kind = "servicePrincipal" if claims.get("idtyp") == "app" else "user"
+    approver = Approver(object_id=oid, name=str(name), tenant_id=claims["tid"], kind=kind)
+    if not approvers:
+        raise ApprovalError("the policy names no approvers for this fix: nobody may approve it")
+    groups: list[str] | None = None
+    for entry in approvers:
+        prefix, _, value = entry.partition(":")
+        if prefix == "user" and value.lower() in (oid, str(name).lower()):
+            return approver
+        if prefix == "group":
+            if groups is None:
+                groups = _graph_groups(reads, oid)
+            if _group_ids(reads, value) & set(groups):
+                return approver
+    raise ApprovalError(f"{name} ({oid}) is not an approver for this fix: the policy allows "
+                        f"{', '.join(approvers)}")
