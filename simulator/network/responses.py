@@ -171,3 +171,17 @@ def put_rcg(ctx: Ctx) -> Any:
     ctx.world.put(doc)
     attach_rcg(policy, doc["id"])
     return c.begin(ctx, doc, status=200 if existing else 201, location=policy["location"])
+
+
+def delete_rcg(ctx: Ctx) -> Any:
+    """FirewallPolicyRuleCollectionGroups_Delete: 202 + LRO, 204 when there is nothing to
+    delete; the policy stops listing the group at once (it is going away)."""
+    policy = c.get_parent(ctx.world, _top_id(ctx, c.POLICY), for_write=True)
+    rid = f"{policy['id']}/ruleCollectionGroups/{ctx.params['child']}"
+    doc = ctx.world.get(rid)
+    if doc is None:
+        return Reply(204)
+    props = policy["properties"]
+    props["ruleCollectionGroups"] = [g for g in props.get("ruleCollectionGroups") or []
+                                     if g["id"].lower() != rid.lower()]
+    return c.begin(ctx, doc, status=202, kind="delete", location=policy["location"])

@@ -47,6 +47,7 @@ route("GET", RG + "/firewallPolicies/{name}/ruleCollectionGroups/{child}")(
 route("GET", RG + "/firewallPolicies/{name}/ruleCollectionGroups")(
     r.sub_lister(c.POLICY, c.RCG))
 route("PUT", RG + "/firewallPolicies/{name}/ruleCollectionGroups/{child}")(r.put_rcg)
+route("DELETE", RG + "/firewallPolicies/{name}/ruleCollectionGroups/{child}")(r.delete_rcg)
 route("GET", RG + "/privateEndpoints/{name}/privateDnsZoneGroups/{child}")(
     r.sub_getter(c.PRIVATE_ENDPOINT, "privateDnsZoneGroups"))
 route("GET", RG + "/privateEndpoints/{name}/privateDnsZoneGroups")(

@@ -89,7 +89,9 @@ def _judge(target: Target, reads: Reads) -> Finding:
         ok, why = firewall_decision(fw.as_dict(), _policy_groups(reads, fw), ip, fqdn, sources)
         ev.append(Evidence(source=f"ARM GET {fw.id}", detail=f"{where}: route {route.name} → "
                            f"firewall {fw.name} ({route.next_hop_ip_address}): {why}",
-                           data={"destination": ip, "fqdn": fqdn, "allowed": ok}))
+                           data={"destination": ip, "fqdn": fqdn, "allowed": ok, "firewall": fw.id,
+                                 "policy": fw.firewall_policy.id if fw.firewall_policy else None,
+                                 "sources": sources}))
         if not ok:
             denied.append((fw, fqdn, ip, why))
     if denied:

@@ -61,7 +61,8 @@ def _judge(target: Target, reads: Reads) -> Finding:
                    + ", ".join(f"{k}={v}" for k, v in ep.ips.items()), data={"ips": ep.ips})
           for ep in eps]
     ev.append(Evidence(source=f"ARM GET {vnet_id}", detail=f"pool {node.pool} runs in VNet "
-                       f"{node.vnet.name}, subnet {node.subnet.name}"))
+                       f"{node.vnet.name}, subnet {node.subnet.name}",
+                       data={"vnet": vnet_id}))
     found = net.zones(reads, zone_name)
     linked = []
     for zone, links, records in found:
@@ -70,7 +71,7 @@ def _judge(target: Target, reads: Reads) -> Finding:
                            detail=f"zone linked to {len(vnets)} VNet(s); A records: "
                            + (", ".join(f"{k}={','.join(v)}" for k, v in records.items())
                               or "none"),
-                           data={"links": vnets, "a_records": records}))
+                           data={"zone": zone.id, "links": vnets, "a_records": records}))
         if any(v.lower() == vnet_id.lower() for v in vnets):
             linked.append((zone, records))
     if not linked:

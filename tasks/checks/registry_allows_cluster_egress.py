@@ -74,6 +74,12 @@ def _judge(target: Target, reads: Reads) -> Finding:
                          "default_action": action, "ip_rules": allowed})]
     rid = (reg.id or "").lower()
     if reg.public_network_access == "Disabled":
+        try:  # the addresses enable-selected-networks would allow; unreadable ones do not matter here
+            ips, how = net.egress_ips(reads, target, net.node_network(reads, target))
+            ev.append(Evidence(source=f"ARM GET {target.cluster.id}",
+                               detail=f"egress IPs {ips} ({how})", data={"egress_ips": ips, "via": how}))
+        except CannotRead:
+            pass
         return Finding(
             check=NAME, status=Status.FAIL, group=GROUP, evidence=tuple(ev),
             suggests=("enable-selected-networks",), root_cause=f"public-access-disabled:{rid}",

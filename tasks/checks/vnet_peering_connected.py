@@ -49,7 +49,8 @@ def _judge(target: Target, reads: Reads) -> Finding:
         ev.append(Evidence(source=f"ARM GET {node.vnet.id}, {ep.vnet_id}",
                            detail=f"{node.vnet.name} ↔ {ep.vnet_id.rsplit('/', 1)[-1]} "
                                   f"(endpoint {ep.id.rsplit('/', 1)[-1]}): {why}",
-                           data={"endpoint": ep.id, "ips": ep.ips, "connected": ok}))
+                           data={"endpoint": ep.id, "ips": ep.ips, "connected": ok,
+                                 "vnet": node.vnet.id, "remote_vnet": ep.vnet_id}))
         if ok:
             return Finding(check=NAME, status=Status.PASS, group=GROUP, evidence=tuple(ev),
                            summary=f"the cluster's VNet {node.vnet.name} reaches private "
