@@ -17,7 +17,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from prefect.flow_runs import pause_flow_run, resume_flow_run
 from prefect.input import RunInput
-from prefect.transactions import transaction
+from prefect.transactions import get_transaction, transaction
 
 from policies.decide import decide
 from policies.model import load_policy
@@ -49,14 +49,24 @@ class VerificationFailed(Exception):
 @task(name="apply-fix", task_run_name="apply-{plan.fix}", cache_policy=NO_CACHE,
       persist_result=False)
 def apply_task(plan: FixPlan, reads: Reads) -> FixResult:
-    return apply_fix(plan, reads)
+    result = apply_fix(plan, reads)
+    # the rollback hook receives this task's transaction: give it what undoing needs (values
+    # are deep-copied on read, so the clients stay in _READS, keyed by the plan)
+    txn = get_transaction()
+    if txn is not None:
+        txn.set("result", result)
+        _READS[plan.hash] = reads
+    return result
+
+
+_READS: dict[str, Reads] = {}
 
 
 @apply_task.on_rollback
 def _undo(txn: Any) -> None:
     result: FixResult | None = txn.get("result", None)
     if result is not None:
-        rollback_fix(result, txn.get("reads"))
+        rollback_fix(result, _READS.pop(result.plan_hash))
 
 
 def _apply_and_verify(plan: FixPlan, target: Target, reads: Reads, verify_seconds: float
@@ -64,10 +74,11 @@ def _apply_and_verify(plan: FixPlan, target: Target, reads: Reads, verify_second
     detail: dict[str, Any] = {}
     result: FixResult | None = None
     try:
-        with transaction(key=f"fix-{plan.hash[:40]}") as txn:
-            txn.set("reads", reads)
+        # keyed by plan *and* run: a key alone would make a later run of the same plan (after
+        # someone reverted the fix) find the old commit and skip the work
+        run_id = get_run_context().flow_run.id  # type: ignore[union-attr]
+        with transaction(key=f"fix-{plan.hash[:24]}-{run_id}", write_on_commit=False):
             result = apply_task(plan, reads)
-            txn.set("result", result)
             ok, detail = verify(plan, target, reads, seconds=verify_seconds)
             if not ok:
                 raise VerificationFailed(detail)

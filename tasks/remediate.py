@@ -71,6 +71,20 @@ def rollback_fix(result: FixResult, reads: Reads) -> None:
     load_fixes()[result.fix]().rollback(result, reads)
 
 
+def _current_targets(fresh: Reads, target: Target) -> list[Target]:
+    """The targets to re-check now: the workload's pods that still cannot pull (a fix to the
+    workload replaces its pods, so the original pod may be gone); none left = nothing to
+    re-check."""
+    if target.pod is None or target.pod.workload is None:
+        return [target]
+    from tasks.detect import failing_pods
+    from tasks.targets import target_for
+
+    pods = [p for p in failing_pods(fresh, target.cluster)
+            if p.workload == target.pod.workload and p.container == target.pod.container]
+    return [target_for(fresh, target.cluster, p, target.classification) for p in pods[:3]]
+
+
 def verify(plan: FixPlan, target: Target, reads: Reads, *, seconds: float = 180,
            interval: float = 2.0) -> tuple[bool, dict[str, Any]]:
     """(healed, detail): every check the fix resolves passes on fresh reads, then the
@@ -81,10 +95,13 @@ def verify(plan: FixPlan, target: Target, reads: Reads, *, seconds: float = 180,
     while True:
         fresh = Reads(reads.clients)
         statuses = {}
-        for name in plan.resolves:
-            spec = checks.get(name)
-            if spec is not None:
-                statuses[name] = run_plain(spec, target, fresh)
+        for t in _current_targets(fresh, target):
+            for name in plan.resolves:
+                spec = checks.get(name)
+                if spec is not None:
+                    f = run_plain(spec, t, fresh)
+                    if name not in statuses or f.status in (Status.FAIL, Status.ERROR):
+                        statuses[name] = f
         failing = {n: f.summary for n, f in statuses.items()
                    if f.status in (Status.FAIL, Status.ERROR)}
         pulls: bool | None = None
