@@ -171,3 +171,32 @@ def test_a_sign_off_that_times_out_applies_nothing(served: Sim, tmp_path: Path) 
     assert rec["outcome"] == "rejected"
     assert "no decision within 6s" in rec["reason"]
     assert _writes(served) == []
+
+
+def test_pullfix_pending_and_approve_from_the_command_line(served: Sim) -> None:
+    import subprocess
+    import sys
+
+    from prefect.settings import PREFECT_API_URL
+
+    from tests.simharness import env_with
+
+    t, out = _run_in_background()
+    run = _wait_paused(out)
+    base = env_with(served, PREFECT_API_URL=PREFECT_API_URL.value())
+    listed = subprocess.run([sys.executable, "-m", "flows.cli", "pending"], env=base, cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    assert str(run.id) in listed.stdout and "reconcile-cluster on aks-app" in listed.stdout
+    # the approver signs in as themselves (their own credentials, not pullfix's)
+    approver = dict(base, AZURE_CLIENT_ID=stable_uuid("app", "alice-approver"),
+                    AZURE_CLIENT_SECRET="alice-approver-secret-0001")
+    done = subprocess.run([sys.executable, "-m", "flows.cli", "approve", str(run.id)[:8],
+                           "--comment", "rehearsed"], env=approver, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "approved" in done.stdout
+    assert "alice-approver-secret-0001" not in done.stdout + done.stderr
+    rec = _record(_finish(t, out), "reconcile-cluster")
+    assert rec["outcome"] == "applied", rec["reason"]
+    assert rec["approval"]["comment"] == "rehearsed"
