@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: set up, serve the built-in simulated fleet (scenario "demo"), start a
-# persistent local Prefect server, and run a fleet sweep in plan mode over it.
+# persistent local Prefect server, and sweep the fleet: apply what policies/default.yaml
+# allows (low-risk fixes), verify them, and leave the risky ones waiting for sign-off.
 #   bash scripts/demo.sh          set up, start what is needed, sweep, print the report
 #   bash scripts/demo.sh stop     stop the simulator and the Prefect server
 set -euo pipefail
@@ -61,8 +62,8 @@ done
 set -a
 eval "$(.venv/bin/python -m simulator env --connection-file "$CONN" | sed 's/^export //')"
 set +a
-echo "== pullfix sweep --mode plan (the demo fleet, $(.venv/bin/python -c "import json,sys;print(len(json.load(open(sys.argv[1]))['subscriptions']))" "$CONN") subscriptions)"
-.venv/bin/pullfix sweep --mode plan
+echo "== pullfix sweep --mode apply --policy ${PULLFIX_POLICY:-policies/default.yaml} (the demo fleet)"
+.venv/bin/pullfix sweep --mode apply --policy "${PULLFIX_POLICY:-policies/default.yaml}"
 
 cat <<TXT
 
@@ -76,5 +77,10 @@ shows the run and its artifacts. Point a shell (or the real az CLI and kubectl) 
   .azcli/bin/az aks get-credentials -g rg-aks-prod -n aks-api-prod --file .pullfix/kubeconfig
   .venv/bin/kubectl --kubeconfig .pullfix/kubeconfig get pods -A
   .venv/bin/pullfix diagnose --cluster aks-api-prod
+Rehearse a sign-off (an approver in group pullfix-approvers signs in as themselves):
+  .venv/bin/pullfix remediate --cluster aks-batch-prod &      # waits for sign-off
+  .venv/bin/pullfix pending
+  AZURE_CLIENT_ID=\$(.venv/bin/python -c "from simulator.scenario import stable_uuid; print(stable_uuid('app','alice-approver'))") \
+  AZURE_CLIENT_SECRET=alice-approver-secret-0001 .venv/bin/pullfix approve <id from pending>
 Stop everything with: bash scripts/demo.sh stop
 TXT
