@@ -140,6 +140,10 @@ def diagnose_cluster(reads: Reads, ref: ClusterRef, *, namespace: str | None = N
                 # a cluster-wide finding is acted on with the first failing pod's target
                 first_target = next(iter(targets.values()), cluster_target)
                 targets.setdefault((f.check, f.root_cause or ref.id), first_target)
+                # a cluster-wide cause (the kubelet identity, the cluster's SP) affects every
+                # failing pod of the cluster
+                affected.setdefault((f.check, f.root_cause or ref.id), set()).update(
+                    f"{p.namespace}/{p.name}" for p in pods)
 
     causes = [
         RootCause(key=k[1], check=f.check, group=f.group, summary=f.summary,
