@@ -233,3 +233,25 @@ def test_failed_verification_rolls_the_change_back_and_says_why(
     assert rec["reason"].startswith("verification failed")
     methods = [j["method"] for j in sim.journal() if "roleAssignments" in j["path"]]
     assert methods == ["PUT", "DELETE"]  # granted, then undone exactly
+
+
+@pytest.mark.parametrize("name", [n for n in LIBRARY if _expect(n).fixes])
+def test_default_policy_on_every_scenario(name: str, sim_pool: Any,
+                                          sim_env: Callable[[Sim], None],
+                                          prefect_harness: None) -> None:
+    """Under default.yaml: auto fixes are applied and verified, sign-off fixes wait, denied
+    ones are reported — and only applied fixes wrote anything."""
+    from policies.model import load_policy
+
+    sim: Sim = sim_pool.get(name)
+    sim_env(sim)
+    policy = load_policy(str(ROOT / "policies/default.yaml"))
+    summary = remediate_cluster(cluster="aks-app", policy=str(ROOT / "policies/default.yaml"),
+                                sign_off="defer", verify_seconds=30)
+    expected = {"auto": "applied", "sign-off": "awaiting_sign_off", "deny": "denied"}
+    for r in summary["records"]:
+        rule = policy.fixes.get(r["fix"])
+        decision = str(rule.decision if rule and rule.decision else policy.defaults.decision)
+        assert r["outcome"] == expected[decision], (r["fix"], r["outcome"], r["reason"])
+    if not any(r["outcome"] == "applied" for r in summary["records"]):
+        assert sim.journal() == []
