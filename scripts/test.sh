@@ -11,4 +11,4 @@ echo "== mypy (tasks/, policies/)"
 echo "== import-linter (layers)"
 .venv/bin/lint-imports
 echo "== pytest"
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+.venv/bin/python -m pytest -q -p no:cacheprovider --durations=15 "$@"
