@@ -21,7 +21,7 @@ from prefect.transactions import get_transaction, transaction
 
 from policies.decide import decide
 from policies.model import load_policy
-from tasks.approval import ApprovalError, approver_allowed, verify_token
+from tasks.approval import ApprovalError, approver_allowed, resolve_approvers, verify_token
 from tasks.clients import Clients
 from tasks.contract import Target
 from tasks.errors import describe
@@ -137,6 +137,14 @@ def _forget_input(run_id: Any, key: str) -> None:
 
 def _signed_off(plan: FixPlan, target: Target, reads: Reads, decision: Any, timeout: int,
                 poll: int, allow_ui: bool) -> tuple[bool, str, dict[str, Any]]:
+    # who may approve, as object ids, before anyone is asked: a policy whose group name two
+    # Entra groups share would otherwise let a member of the wrong one approve
+    resolved = None
+    if not allow_ui:
+        try:
+            resolved = resolve_approvers(reads, list(decision.approvers))
+        except ApprovalError as exc:
+            return False, f"{exc}: nothing applied", {}
     approval = _await_approval(plan, timeout, poll)
     if approval.timed_out:
         return False, f"no decision within {timeout}s: nothing applied", {}
@@ -154,7 +162,9 @@ def _signed_off(plan: FixPlan, target: Target, reads: Reads, decision: Any, time
         return False, "the approval carries no verifiable identity: nothing applied", {}
     try:
         claims = verify_token(reads, approval.token, reads.tenant_id())
-        who = approver_allowed(reads, claims, list(decision.approvers))
+        if resolved is None:
+            resolved = resolve_approvers(reads, list(decision.approvers))
+        who = approver_allowed(reads, claims, resolved)
     except ApprovalError as exc:
         return False, f"{exc}: nothing applied", {}
     return True, f"approved by {who.name}", {"approver": who.model_dump(),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import ssl
 import urllib.request
 from typing import Any
@@ -84,35 +85,90 @@ def _graph_groups(reads: Reads, object_id: str) -> list[str]:
     return [g.lower() for g in (result.value if result and result.value else [])]
 
 
-def _group_ids(reads: Reads, name_or_id: str) -> set[str]:
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                   r"[0-9a-fA-F]{12}$")
+
+
+class Approvers(Frozen):
+    """A policy's approvers as Entra object ids: what an approval is checked against.
+
+    Display names are not unique in Entra (anyone who may create a group can create another
+    ``pullfix-approvers``), so nothing is ever matched by name: ``group:NAME`` is resolved to
+    the one group that has it, and a name that two groups share is an error listing their ids.
+    """
+
+    users: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+    entries: tuple[str, ...] = ()
+
+
+def _groups_named(reads: Reads, name: str) -> list[tuple[str, str]]:
     from kiota_abstractions.base_request_configuration import RequestConfiguration
     from msgraph.generated.groups.groups_request_builder import GroupsRequestBuilder
 
-    if len(name_or_id) == 36 and name_or_id.count("-") == 4:
-        return {name_or_id.lower()}
     q = GroupsRequestBuilder.GroupsRequestBuilderGetQueryParameters(
-        filter=f"displayName eq '{name_or_id.replace(chr(39), chr(39) * 2)}'")
+        filter=f"displayName eq '{name.replace(chr(39), chr(39) * 2)}'",
+        select=["id", "displayName", "description"])
     found = asyncio.run(reads.clients.graph().groups.get(RequestConfiguration(query_parameters=q)))
-    return {g.id.lower() for g in (found.value or []) if g.id}
+    return [(g.id.lower(), g.description or "") for g in (found.value or []) if g.id]
 
 
-def approver_allowed(reads: Reads, claims: dict[str, Any], approvers: list[str]) -> Approver:
-    """The verified approver if the policy allows them (directly or through a group)."""
+def _user_id(reads: Reads, upn: str) -> str | None:
+    from kiota_abstractions.api_error import APIError
+
+    try:
+        user = asyncio.run(reads.clients.graph().users.by_user_id(upn).get())
+    except APIError as exc:
+        if exc.response_status_code == 404:
+            return None
+        raise
+    return user.id.lower() if user and user.id else None
+
+
+def resolve_approvers(reads: Reads, approvers: list[str] | tuple[str, ...]) -> Approvers:
+    """Each ``user:``/``group:`` entry as the object id it names; raise ``ApprovalError`` when a
+    display name is ambiguous (listing the ids to choose from) or names nothing."""
+    if not approvers:
+        raise ApprovalError("the policy names no approvers for this fix: nobody may approve it")
+    users: set[str] = set()
+    groups: set[str] = set()
+    problems: list[str] = []
+    for entry in approvers:
+        kind, _, value = entry.partition(":")
+        if _GUID.match(value):
+            (users if kind == "user" else groups).add(value.lower())
+        elif kind == "user":
+            oid = _user_id(reads, value)
+            if oid is None:
+                problems.append(f"approver '{entry}': no user has that userPrincipalName")
+            else:
+                users.add(oid)
+        else:
+            found = _groups_named(reads, value)
+            if len(found) == 1:
+                groups.add(found[0][0])
+            elif not found:
+                problems.append(f"approver '{entry}': no group has that display name")
+            else:
+                ids = ", ".join(f"group:{gid}" + (f" ({d})" if d else "") for gid, d in found)
+                problems.append(f"approver '{entry}': {len(found)} groups have that display name "
+                                f"(Entra does not keep names unique); name the one you mean by "
+                                f"object id: {ids}")
+    if problems:
+        raise ApprovalError("; ".join(problems))
+    return Approvers(users=frozenset(users), groups=frozenset(groups), entries=tuple(approvers))
+
+
+def approver_allowed(reads: Reads, claims: dict[str, Any], approvers: Approvers) -> Approver:
+    """The verified approver if the policy allows them, by object id (directly or through a
+    group they belong to, transitively, per Graph)."""
     oid = claims["oid"].lower()
     name = claims.get("upn") or claims.get("preferred_username") or claims.get("appid") or oid
     kind = "servicePrincipal" if claims.get("idtyp") == "app" else "user"
     approver = Approver(object_id=oid, name=str(name), tenant_id=claims["tid"], kind=kind)
-    if not approvers:
-        raise ApprovalError("the policy names no approvers for this fix: nobody may approve it")
-    groups: list[str] | None = None
-    for entry in approvers:
-        prefix, _, value = entry.partition(":")
-        if prefix == "user" and value.lower() in (oid, str(name).lower()):
-            return approver
-        if prefix == "group":
-            if groups is None:
-                groups = _graph_groups(reads, oid)
-            if _group_ids(reads, value) & set(groups):
-                return approver
+    if oid in approvers.users:
+        return approver
+    if approvers.groups and approvers.groups & set(_graph_groups(reads, oid)):
+        return approver
     raise ApprovalError(f"{name} ({oid}) is not an approver for this fix: the policy allows "
-                        f"{', '.join(approvers)}")
+                        f"{', '.join(approvers.entries)}")

@@ -200,3 +200,54 @@ def test_pullfix_pending_and_approve_from_the_command_line(served: Sim) -> None:
     rec = _record(_finish(t, out), "reconcile-cluster")
     assert rec["outcome"] == "applied", rec["reason"]
     assert rec["approval"]["comment"] == "rehearsed"
+
+
+# --- approvers are object ids: Entra does not keep group display names unique ---------------
+REUSED = "approver-group-name-reused"
+
+
+@pytest.mark.scenario(REUSED)
+def test_a_group_name_two_groups_share_lets_nobody_approve(served: Sim) -> None:
+    # given the default policy names group:pullfix-approvers and a contractor created a second
+    # group with that name and joined it, when the remediation asks for sign-off
+    t, out = _run_in_background()
+    rec = _record(_finish(t, out), "reconcile-cluster")
+    # then nobody is asked (no pause), the reason lists both ids, and nothing is written
+    assert rec["outcome"] == "rejected"
+    assert "2 groups have that display name" in rec["reason"], rec["reason"]
+    for key in ("pullfix-approvers", "contractors-approvers"):
+        assert f"group:{stable_uuid('group', key)}" in rec["reason"]
+    assert _writes(served) == []
+
+
+@pytest.mark.scenario(REUSED)
+def test_a_member_of_the_other_group_with_the_same_name_cannot_approve(served: Sim,
+                                                                        tmp_path: Path) -> None:
+    # given a policy naming the platform team's group by object id
+    policy = tmp_path / "by-id.yaml"
+    policy.write_text((ROOT / "policies" / "default.yaml").read_text().replace(
+        "group:pullfix-approvers", f"group:{stable_uuid('group', 'pullfix-approvers')}"))
+    t, out = _run_in_background(str(policy))
+    run = _wait_paused(out)
+    # when mallory (member of the contractors' pullfix-approvers) approves with her own token
+    resume_flow_run(run.id, run_input={"plan_hash": _plan_hash(run), "approve": True,
+                                       "token": _token(served, "mallory", "mallory-secret-0001")})
+    rec = _record(_finish(t, out), "reconcile-cluster")
+    # then the approval is refused and nothing is applied
+    assert rec["outcome"] == "rejected"
+    assert "is not an approver for this fix" in rec["reason"], rec["reason"]
+    assert _writes(served) == []
+
+
+@pytest.mark.scenario(REUSED)
+def test_the_group_named_by_object_id_still_approves(served: Sim, tmp_path: Path) -> None:
+    policy = tmp_path / "by-id.yaml"
+    policy.write_text((ROOT / "policies" / "default.yaml").read_text().replace(
+        "group:pullfix-approvers", f"group:{stable_uuid('group', 'pullfix-approvers')}"))
+    t, out = _run_in_background(str(policy))
+    run = _wait_paused(out)
+    resume_flow_run(run.id, run_input={"plan_hash": _plan_hash(run), "approve": True,
+                                       "token": _token(served, "alice-approver",
+                                                       "alice-approver-secret-0001")})
+    rec = _record(_finish(t, out), "reconcile-cluster")
+    assert rec["outcome"] == "applied", rec["reason"]

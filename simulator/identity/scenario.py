@@ -92,16 +92,23 @@ class UserSpec(Spec):
 
 class GroupSpec(Spec):
     name: str
+    # Entra does not keep display names unique: a second group with the same name needs its
+    # own scenario handle (its object id derives from it; ``group-member`` may name it)
+    key: str | None = None
+    description: str | None = None
     members: list[str] = Field(default_factory=list)  # group names (nested groups)
 
 
 @builder("group", GroupSpec)
 def build_group(world: World, spec: GroupSpec) -> None:
-    gid = stable_uuid("group", spec.name)
+    gid = stable_uuid("group", spec.key or spec.name)
+    if gid in world.graph["groups"]:
+        raise ValueError(f"group '{spec.key or spec.name}' is defined twice; give the second "
+                         "one a distinct key (display names may repeat, keys may not)")
     world.graph["groups"][gid] = {
         "id": gid, "displayName": spec.name, "mailNickname": spec.name.replace(" ", ""),
-        "securityEnabled": True, "mailEnabled": False, "groupTypes": [], "description": None,
-        "_members": [],
+        "securityEnabled": True, "mailEnabled": False, "groupTypes": [],
+        "description": spec.description, "_members": [], "_key": spec.key or spec.name,
     }
     for member in spec.members:
         for g in world.graph["groups"].values():
