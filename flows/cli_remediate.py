@@ -72,8 +72,8 @@ def _answer(run_id: str, approve: bool, comment: str) -> None:
     m = re.search(r"\[plan ([0-9a-f]{64})\]", desc)
     if not m:
         _fail(f"flow run {run.id} is paused but not for a pullfix sign-off")
-    run_input: dict[str, Any] = {"plan_hash": m.group(1), "approve": approve,
-                                 "comment": comment}
+    run_input: dict[str, Any] = {"plan_hash": m.group(1), "run_id": str(run.id),
+                                 "approve": approve, "comment": comment}
     if approve:
         # sign in as the person approving: the flow verifies this token, the CLI does not
         profile = from_environment()

@@ -21,7 +21,13 @@ from prefect.transactions import get_transaction, transaction
 
 from policies.decide import decide
 from policies.model import load_policy
-from tasks.approval import ApprovalError, approver_allowed, resolve_approvers, verify_token
+from tasks.approval import (
+    ApprovalError,
+    approver_allowed,
+    bind_token,
+    resolve_approvers,
+    verify_token,
+)
 from tasks.clients import Clients
 from tasks.contract import Target
 from tasks.errors import describe
@@ -36,6 +42,7 @@ class Approval(RunInput):
     """What an approver sends (``pullfix approve`` / ``reject``, or the Prefect UI form)."""
 
     plan_hash: str
+    run_id: str = ""  # the flow run being approved: an approval binds to one run and plan
     approve: bool = False
     token: str = ""  # the approver's Entra access token; removed once verified
     comment: str = ""
@@ -94,11 +101,13 @@ def _apply_and_verify(plan: FixPlan, target: Target, reads: Reads, verify_second
     return Outcome.APPLIED, "applied and verified", result, detail
 
 
-def _await_approval(plan: FixPlan, timeout: int, poll: int) -> Approval:
+def _await_approval(plan: FixPlan, timeout: int, poll: int) -> tuple[Approval, dt.datetime]:
     """Pause for a typed approval; a guard submits a rejection just before the deadline so a
-    timeout expires cleanly (a paused run that times out would fail the whole run)."""
+    timeout expires cleanly (a paused run that times out would fail the whole run). Returns
+    the answer and when the pause began (an approver's token must be newer)."""
     ctx = get_run_context()
     run_id = ctx.flow_run.id  # type: ignore[union-attr]
+    asked_at = dt.datetime.now(dt.UTC)
     key = f"approve-{plan.hash[:16]}"
     guard = threading.Timer(max(1.0, timeout - 2 * poll - 1), lambda: _expire(run_id, plan))
     guard.daemon = True
@@ -106,13 +115,14 @@ def _await_approval(plan: FixPlan, timeout: int, poll: int) -> Approval:
     try:
         approval: Approval = pause_flow_run(
             wait_for_input=Approval.with_initial_data(
-                plan_hash=plan.hash, description=f"Approve {plan.fix} on {plan.cluster.name}: "
-                f"{plan.summary} [plan {plan.hash}]"),
+                plan_hash=plan.hash, run_id=str(run_id),
+                description=f"Approve {plan.fix} on {plan.cluster.name}: {plan.summary} "
+                f"[plan {plan.hash}]"),
             timeout=timeout, poll_interval=poll, key=key)
     finally:
         guard.cancel()
     _forget_input(run_id, key)
-    return approval
+    return approval, asked_at
 
 
 def _expire(run_id: Any, plan: FixPlan) -> None:
@@ -145,13 +155,17 @@ def _signed_off(plan: FixPlan, target: Target, reads: Reads, decision: Any, time
             resolved = resolve_approvers(reads, list(decision.approvers))
         except ApprovalError as exc:
             return False, f"{exc}: nothing applied", {}
-    approval = _await_approval(plan, timeout, poll)
+    approval, asked_at = _await_approval(plan, timeout, poll)
+    run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
     if approval.timed_out:
         return False, f"no decision within {timeout}s: nothing applied", {}
     if not approval.approve:
         return False, f"rejected{': ' + approval.comment if approval.comment else ''}", {}
     if approval.plan_hash != plan.hash:
         return False, "the approval is for another plan: nothing applied", {}
+    if approval.run_id != run_id:
+        return False, (f"the approval is for run {approval.run_id or '(none)'}, not this run "
+                       f"{run_id}: nothing applied"), {}
     fresh = load_fixes()[plan.fix]().plan(target, _finding_for(plan), Reads(reads.clients))
     if fresh is None or fresh.hash != plan.hash:
         return False, "the plan changed since it was approved: nothing applied", {}
@@ -165,11 +179,15 @@ def _signed_off(plan: FixPlan, target: Target, reads: Reads, decision: Any, time
         if resolved is None:
             resolved = resolve_approvers(reads, list(decision.approvers))
         who = approver_allowed(reads, claims, resolved)
+        token_id = bind_token(claims, asked_at=asked_at, run_id=run_id, plan_hash=plan.hash,
+                              approver=who.object_id)
     except ApprovalError as exc:
         return False, f"{exc}: nothing applied", {}
     return True, f"approved by {who.name}", {"approver": who.model_dump(),
                                              "comment": approval.comment,
-                                             "plan_hash": plan.hash}
+                                             "plan_hash": plan.hash, "run_id": run_id,
+                                             "token_id": token_id,
+                                             "verified": "Entra token (JWKS), Graph membership"}
 
 
 _FINDINGS: dict[str, Any] = {}

@@ -10,6 +10,7 @@ is removed from Prefect's stored run input by the flow.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import re
 import ssl
@@ -172,3 +173,33 @@ def approver_allowed(reads: Reads, claims: dict[str, Any], approvers: Approvers)
         return approver
     raise ApprovalError(f"{name} ({oid}) is not an approver for this fix: the policy allows "
                         f"{', '.join(approvers.entries)}")
+
+
+# Entra sets a token's iat (and nbf) five minutes before it is issued
+ENTRA_BACKDATE_SECONDS = 300
+
+
+def bind_token(claims: dict[str, Any], *, asked_at: dt.datetime, run_id: str, plan_hash: str,
+               approver: str) -> str:
+    """Make a verified token approve this one request, once: it must have been issued after
+    the request was made (allowing for Entra's backdating), and its unique id (``uti``) is
+    recorded in the audit store and refused if it was ever seen. Returns the token id."""
+    from tasks.audit import store
+
+    issued = dt.datetime.fromtimestamp(int(claims.get("iat", 0)), dt.UTC)
+    earliest = asked_at - dt.timedelta(seconds=ENTRA_BACKDATE_SECONDS + 30)
+    if issued < earliest:
+        raise ApprovalError(f"the approval token was issued at {issued:%Y-%m-%dT%H:%M:%SZ}, "
+                            f"before this sign-off was requested ({asked_at:%Y-%m-%dT%H:%M:%SZ}): "
+                            "sign in again to approve it")
+    token_id = str(claims.get("uti") or claims.get("jti") or "")
+    if not token_id:
+        raise ApprovalError("the approval token has no unique token id (uti): it cannot be "
+                            "bound to one approval")
+    audit = store()
+    if not audit.claim_token(token_id, run_id=run_id, plan_hash=plan_hash, approver=approver):
+        seen = audit.token_use(token_id) or {}
+        raise ApprovalError(f"the approval token {token_id} was already used (run "
+                            f"{seen.get('run_id', '?')}, plan {str(seen.get('plan_hash', '?'))[:12]}"
+                            f"): an approval token approves one request once; sign in again")
+    return token_id

@@ -28,6 +28,19 @@ class SimPool:
             sim.stop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def pullfix_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """pullfix's own state (the audit store) in a temporary folder for the session."""
+    home = str(tmp_path_factory.mktemp("pullfix-home"))
+    old = os.environ.get("PULLFIX_HOME")
+    os.environ["PULLFIX_HOME"] = home
+    yield home
+    if old is None:
+        os.environ.pop("PULLFIX_HOME", None)
+    else:
+        os.environ["PULLFIX_HOME"] = old
+
+
 @pytest.fixture(scope="session")
 def sim_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimPool]:
     pool = SimPool(tmp_path_factory)

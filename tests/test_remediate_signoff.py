@@ -92,7 +92,7 @@ def test_an_allowed_approver_gets_the_fix_applied_and_verified(served: Sim) -> N
     run = _wait_paused(out)
     assert "reconcile-cluster on aks-app" in _description(run)
     assert _writes(served) == []  # nothing before the sign-off
-    resume_flow_run(run.id, run_input={"plan_hash": _plan_hash(run), "approve": True,
+    resume_flow_run(run.id, run_input={"plan_hash": _plan_hash(run), "run_id": str(run.id), "approve": True,
                                        "token": _token(served, "alice-approver",
                                                        "alice-approver-secret-0001"),
                                        "comment": "go"})
@@ -118,7 +118,7 @@ def test_rejections_and_disallowed_approvers_apply_nothing(served: Sim, who: str
     run = _wait_paused(out)
     secret = {"mallory": "mallory-secret-0001",
               "alice-approver": "alice-approver-secret-0001"}[who]
-    resume_flow_run(run.id, run_input={"plan_hash": _plan_hash(run), "approve": answer,
+    resume_flow_run(run.id, run_input={"plan_hash": _plan_hash(run), "run_id": str(run.id), "approve": answer,
                                        "token": _token(served, who, secret)})
     rec = _record(_finish(t, out), "reconcile-cluster")
     assert rec["outcome"] == "rejected" and why in rec["reason"], rec["reason"]
@@ -129,7 +129,7 @@ def test_an_approval_without_identity_applies_nothing(served: Sim) -> None:
     # the Prefect UI form sends no token; the default policy does not allow that
     t, out = _run_in_background()
     run = _wait_paused(out)
-    resume_flow_run(run.id, run_input={"plan_hash": _plan_hash(run), "approve": True})
+    resume_flow_run(run.id, run_input={"plan_hash": _plan_hash(run), "run_id": str(run.id), "approve": True})
     rec = _record(_finish(t, out), "reconcile-cluster")
     assert rec["outcome"] == "rejected"
     assert "no verifiable identity" in rec["reason"]
@@ -152,7 +152,7 @@ def test_a_plan_changed_since_approval_applies_nothing(served: Sim) -> None:
         "identity": {"type": "UserAssigned", "userAssignedIdentities": {identity_id: {}}}
     }).result()
     manual = _writes(served)
-    resume_flow_run(run.id, run_input={"plan_hash": _plan_hash(run), "approve": True,
+    resume_flow_run(run.id, run_input={"plan_hash": _plan_hash(run), "run_id": str(run.id), "approve": True,
                                        "token": _token(served, "alice-approver",
                                                        "alice-approver-secret-0001")})
     rec = _record(_finish(t, out), "reconcile-cluster")
@@ -230,7 +230,7 @@ def test_a_member_of_the_other_group_with_the_same_name_cannot_approve(served: S
     t, out = _run_in_background(str(policy))
     run = _wait_paused(out)
     # when mallory (member of the contractors' pullfix-approvers) approves with her own token
-    resume_flow_run(run.id, run_input={"plan_hash": _plan_hash(run), "approve": True,
+    resume_flow_run(run.id, run_input={"plan_hash": _plan_hash(run), "run_id": str(run.id), "approve": True,
                                        "token": _token(served, "mallory", "mallory-secret-0001")})
     rec = _record(_finish(t, out), "reconcile-cluster")
     # then the approval is refused and nothing is applied
@@ -246,8 +246,44 @@ def test_the_group_named_by_object_id_still_approves(served: Sim, tmp_path: Path
         "group:pullfix-approvers", f"group:{stable_uuid('group', 'pullfix-approvers')}"))
     t, out = _run_in_background(str(policy))
     run = _wait_paused(out)
-    resume_flow_run(run.id, run_input={"plan_hash": _plan_hash(run), "approve": True,
+    resume_flow_run(run.id, run_input={"plan_hash": _plan_hash(run), "run_id": str(run.id), "approve": True,
                                        "token": _token(served, "alice-approver",
                                                        "alice-approver-secret-0001")})
     rec = _record(_finish(t, out), "reconcile-cluster")
     assert rec["outcome"] == "applied", rec["reason"]
+
+
+# --- an approval token approves one request, once ---------------------------------------------
+def test_a_replayed_approval_token_applies_nothing(served: Sim) -> None:
+    # given alice approved one sign-off and her token was captured
+    t, out = _run_in_background()
+    first = _wait_paused(out)
+    token = _token(served, "alice-approver", "alice-approver-secret-0001")
+    resume_flow_run(first.id, run_input={"plan_hash": _plan_hash(first), "run_id": str(first.id),
+                                         "approve": True, "token": token})
+    assert _record(_finish(t, out), "reconcile-cluster")["outcome"] == "applied"
+    # when the cluster breaks again and the same token is sent to the new run's sign-off
+    served.reset()
+    t, out = _run_in_background()
+    second = _wait_paused(out)
+    resume_flow_run(second.id, run_input={"plan_hash": _plan_hash(second),
+                                          "run_id": str(second.id), "approve": True,
+                                          "token": token})
+    rec = _record(_finish(t, out), "reconcile-cluster")
+    # then it is refused as a replay and nothing is written
+    assert rec["outcome"] == "rejected"
+    assert "was already used" in rec["reason"] and str(first.id) in rec["reason"], rec["reason"]
+    assert _writes(served) == []
+
+
+def test_an_approval_for_another_run_applies_nothing(served: Sim) -> None:
+    t, out = _run_in_background()
+    run = _wait_paused(out)
+    resume_flow_run(run.id, run_input={"plan_hash": _plan_hash(run),
+                                       "run_id": "00000000-0000-0000-0000-000000000000",
+                                       "approve": True,
+                                       "token": _token(served, "alice-approver",
+                                                       "alice-approver-secret-0001")})
+    rec = _record(_finish(t, out), "reconcile-cluster")
+    assert rec["outcome"] == "rejected" and "not this run" in rec["reason"], rec["reason"]
+    assert _writes(served) == []

@@ -62,8 +62,10 @@ class TokenIssuer:
         claims: dict[str, Any] = {
             "aud": audience,
             "iss": self.issuer(tenant_id),
-            "iat": now,
-            "nbf": now - 5,
+            # Entra backdates both by five minutes (its clock-skew allowance), so a token's
+            # iat is never "when it was requested"
+            "iat": now - 300,
+            "nbf": now - 300,
             "exp": now + lifetime,
             "tid": tenant_id,
             "oid": object_id,
