@@ -8,6 +8,10 @@ import pytest
 from tests.simharness import Sim
 
 
+# world seconds per real second in tests: 5 minutes of role propagation take 3 s
+CLOCK_RATE = 100.0
+
+
 class SimPool:
     """One served simulator per scenario per test session, reset between tests."""
 
@@ -21,6 +25,10 @@ class SimPool:
         sim = self.sims[scenario]
         sim.reset()
         sim.clear_faults()
+        # the twin keeps Azure's timings (role assignments honoured minutes after the write,
+        # LROs of tens of seconds) and runs its clock faster; the kubelet's back-off is kept
+        # at its real-time pace so pods show ErrImagePull/ImagePullBackOff as long as before
+        sim.settings(clock_rate=CLOCK_RATE, kubelet_backoff_scale=CLOCK_RATE)
         return sim
 
     def close(self) -> None:

@@ -143,6 +143,7 @@ def test_remove_stale_role_assignment_after_grant_pull_role(sim: Sim, tmp_path: 
     gplan = grant.plan(target, finding, Reads(sim.clients()))
     assert gplan is not None
     grant.apply(gplan, Reads(sim.clients()))
+    sim.advance(301)  # Azure honours the assignment minutes later
     wait_running(kb, NS, WORKLOAD)
     granted = assignments(sim)
     result = apply_twice(sim, fx, plan)
@@ -310,7 +311,7 @@ def test_restart_failing_pods_deletes_backed_off_pods_bounded(sim: Sim, tmp_path
     kb = kube(sim, CLUSTER, tmp_path)
     # given pods sitting out the kubelet's back-off: with a long back-off (x30) the clock is
     # moved on until their status reads ImagePullBackOff (past the first half of a back-off)
-    sim.settings(kubelet_backoff_scale=30)
+    sim.settings(kubelet_backoff_scale=30, clock_rate=1.0)  # this test moves the clock by hand
     try:
         for _ in range(30):
             found = still_failing(kb, NS, WORKLOAD)
@@ -348,6 +349,7 @@ def _restart_lifecycle(sim: Sim, kb: Kube, first: set[str]) -> None:
     gplan = grant.plan(target, finding, Reads(sim.clients()))
     assert gplan is not None
     grant.apply(gplan, Reads(sim.clients()))
+    sim.advance(301)  # Azure honours the assignment minutes later
     wait_running(kb, NS, WORKLOAD)
 
 

@@ -88,9 +88,13 @@ class Lab:
         return [e for e in store.objects(self.world, self.key(cluster), "events").values()
                 if e["involvedObject"]["name"] == name]
 
-    def grant(self, principal: str, role: str, scope: str) -> None:
+    def grant(self, principal: str, role: str, scope: str, *, wait: bool = True) -> None:
+        """Assign a role; with ``wait``, let the world's clock run past the propagation delay
+        (Azure honours a new assignment minutes after the write)."""
         create_role_assignment(self.world, scope=scope, principal_id=principal,
                                role_definition_id=role_by_name(self.world, role)["name"])
+        if wait:
+            self.world.advance(float(self.world.settings["role_propagation_seconds"]) + 1)
 
     def registry(self, name: str) -> dict[str, Any]:
         return self.world.find_by_name("Microsoft.ContainerRegistry/registries", name)
@@ -189,7 +193,8 @@ def test_missing_role_heals_after_the_grant_and_not_after_an_unrelated_change() 
     lab.pod("aks-norole", "web", IMAGE)
     assert lab.state("aks-norole", "web")["waiting"]["reason"] == "ErrImagePull"
     # an unrelated change: AcrPull for another cluster's kubelet; the back-off keeps running
-    lab.grant(lab.kubelet_oid("aks-secrets"), "AcrPull", lab.registry("acrkubelet")["id"])
+    lab.grant(lab.kubelet_oid("aks-secrets"), "AcrPull", lab.registry("acrkubelet")["id"],
+              wait=False)
     lab.world.advance(6)
     assert lab.state("aks-norole", "web") == {"waiting": {
         "reason": "ImagePullBackOff", "message": f'Back-off pulling image "{IMAGE}"'}}
@@ -210,7 +215,8 @@ def test_role_propagation_delay_holds_the_heal_until_time_passes() -> None:
     lab.world.settings["role_propagation_seconds"] = 60
     lab.pod("aks-norole", "web", IMAGE)
     lab.get("aks-norole", "web")
-    lab.grant(lab.kubelet_oid("aks-norole"), "AcrPull", lab.registry("acrkubelet")["id"])
+    lab.grant(lab.kubelet_oid("aks-norole"), "AcrPull", lab.registry("acrkubelet")["id"],
+              wait=False)
     assert "waiting" in lab.state("aks-norole", "web")
     lab.world.advance(30)  # the back-off expired, the assignment is not honoured yet
     assert lab.state("aks-norole", "web") == {"waiting": {"reason": "ErrImagePull",

@@ -90,6 +90,8 @@ def patch_settings(ctx: Ctx) -> Any:
     if unknown:
         raise errors.bad_request("InvalidSetting", f"unknown settings {sorted(unknown)}; "
                                  f"valid: {sorted(ctx.world.settings)}")
+    if "clock_rate" in patch:
+        ctx.world.set_clock_rate(float(patch.pop("clock_rate")))
     merge(ctx.world.settings, patch)
     ctx.server.dispatcher.buckets.clear()
     return ctx.world.settings

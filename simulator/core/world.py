@@ -19,10 +19,15 @@ from simulator.core import errors
 from simulator.core.ids import key, parse
 
 DEFAULT_SETTINGS: dict[str, Any] = {
-    # how long a new role assignment takes to be honoured (Azure: up to minutes)
-    "role_propagation_seconds": 0.0,
-    # how long a long-running operation stays InProgress
-    "lro_seconds": 0.3,
+    # how long a new role assignment takes to be honoured: Azure documents "up to 10 minutes"
+    # (longer for group memberships); five minutes is a typical wait
+    "role_propagation_seconds": 300.0,
+    # how long a long-running operation stays InProgress (Azure: tens of seconds for network
+    # and registry updates, minutes for clusters)
+    "lro_seconds": 30.0,
+    # world seconds per real second: operators and tests run the twin faster than Azure so
+    # minutes-long propagation and LROs take seconds, without changing what Azure would do
+    "clock_rate": 1.0,
     # the poll interval the simulator advertises with retry-after-ms
     "retry_after_ms": 100,
     # multiplies the kubelet's image pull back-off (10 s doubling to 300 s); tests compress it
@@ -88,8 +93,23 @@ class World:
         return self.state["settings"]
 
     def now(self) -> float:
-        """World time: wall clock plus an offset tests and operators may advance."""
-        return time.time() + self.state["clock_offset"]
+        """World time: wall clock plus an offset tests and operators may advance, running at
+        ``settings.clock_rate`` since the rate was last set."""
+        real = time.time()
+        rate = float(self.state["settings"].get("clock_rate", 1.0))
+        anchor = self.state.setdefault("clock_anchor", real)
+        return real + self.state["clock_offset"] + (real - anchor) * (rate - 1.0)
+
+    def set_clock_rate(self, rate: float) -> None:
+        """Change the clock's rate without a jump: fold the time run so far into the offset."""
+        if rate <= 0:
+            raise errors.bad_request("InvalidSetting", f"clock_rate must be > 0, got {rate}")
+        with self.lock:
+            now = self.now()
+            real = time.time()
+            self.state["settings"]["clock_rate"] = float(rate)
+            self.state["clock_anchor"] = real
+            self.state["clock_offset"] = now - real
 
     def advance(self, seconds: float) -> None:
         with self.lock:
@@ -104,6 +124,7 @@ class World:
     def reset(self) -> None:
         with self.lock:
             self.state = copy.deepcopy(self._initial)
+            self.state["clock_anchor"] = time.time()
             self.journal.clear()
             self.changed()
 
