@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -199,6 +199,22 @@ class ExpectedPod(Spec):
     message_contains: list[str] = []  # fragments of the kubelet's Failed event message
 
 
+class ExpectRemediation(Spec):
+    """What remediating the scenario's cluster must end in (pullfix's remediation loop):
+    ``outcome`` healed | partly_healed | blocked | failed; ``kept``: the fixes applied and kept
+    (never rolled back); ``blocked``: fix → a fragment of why it was blocked before any write;
+    ``writes``: the exact number of write requests the twin may see (0: nothing attempted);
+    ``min_passes``: a cause hidden behind another needs more than one pass."""
+
+    cluster: str = "aks-app"
+    policy: str = "default"  # policies/NAME.yaml or tests/policies/NAME.yaml
+    outcome: Literal["healed", "partly_healed", "blocked", "failed"]
+    kept: list[str] = []
+    blocked: dict[str, str] = {}
+    writes: int | None = None
+    min_passes: int = 1
+
+
 class ExpectSpec(Spec):
     """The specification a scenario is tested against (later work: diagnosis and fixes).
 
@@ -215,6 +231,7 @@ class ExpectSpec(Spec):
     subcause: str | None = None
     pods: list[ExpectedPod] = []
     clusters: int | None = None  # fleets: how many clusters the world holds
+    remediation: ExpectRemediation | None = None
     notes: str = ""
 
 

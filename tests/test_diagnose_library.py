@@ -37,7 +37,9 @@ def test_diagnose_reports_exactly_the_expected_checks(name: str, sim_pool, sim_e
             f["check"] == "registry-healthy" and "blocks pullfix's address" in f["reason"])]
         assert errors == [], errors
     assert failing == set(expect.failing_checks), results[0]["root_causes"]
-    assert set(expect.fixes) <= fixes
+    hidden = expect.remediation is not None and expect.remediation.min_passes > 1
+    # a cause hidden behind another (401 behind 403) is found by the remediation's next pass
+    assert set(expect.fixes) <= fixes or (hidden and fixes and fixes <= set(expect.fixes)), fixes
     if expect.failing_checks:
         causes = [rc for r in results for rc in r["root_causes"]]
         assert causes, "a failing scenario yields root causes"
