@@ -101,7 +101,7 @@ def _parse(source: str, n: int, line: str) -> tuple[str, str | None]:
         return line.strip(), None
     try:
         obj = json.loads(line)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         _fail(f"{source} line {n}: not valid JSON ({exc.msg})")
     if not isinstance(obj, dict) or not isinstance(obj.get("message"), str):
         _fail(f'{source} line {n}: JSON line has no "message" string field')

@@ -18,11 +18,15 @@ def _print_records(summary: dict[str, Any]) -> None:
 
     console = Console(width=None if sys.stdout.isatty() else 200)
     console.print(f"[bold]{summary['cluster']}[/bold] under {summary['policy']} "
-                  f"(mode {summary['mode']})")
-    table = Table("fix", "outcome", "reason", "changes")
+                  f"(mode {summary['mode']}): [bold]{summary['outcome']}[/bold] — "
+                  f"{summary['summary']}")
+    table = Table("pass", "fix", "outcome", "reason", "changes")
     for r in summary["records"]:
-        table.add_row(r["fix"], r["outcome"], r["reason"], str(len(r["plan"]["changes"])))
+        table.add_row(str(r["pass_no"]), r["fix"], r["outcome"], r["reason"],
+                      str(len(r["plan"]["changes"])))
     console.print(table)
+    for pod in summary["remaining"]:
+        console.print(f"still failing: {pod}")
 
 
 def _paused_runs() -> list[Any]:
@@ -90,7 +94,8 @@ def register(app: typer.Typer) -> None:
         policy: Annotated[str, typer.Option("--policy")] = "policies/default.yaml",
         defer: Annotated[bool, typer.Option(
             "--defer-sign-off", help="leave sign-off fixes pending instead of waiting")] = False,
-        verify_seconds: Annotated[float, typer.Option(help="verification bound")] = 180,
+        verify_seconds: Annotated[float | None, typer.Option(
+            help="how long a fix's own checks may take (default: the policy's)")] = None,
         output: Annotated[str, typer.Option("-o", "--output")] = "table",
     ) -> None:
         """Diagnose one cluster and apply what the policy allows (waiting for sign-offs)."""
@@ -111,7 +116,7 @@ def register(app: typer.Typer) -> None:
 
         summary = remediate_cluster(cluster=ref.id, policy=policy,
                                     sign_off="defer" if defer else "wait",
-                                    verify_seconds=verify_seconds)
+                                    verify_seconds=verify_seconds).as_json()
         if output == "json":
             typer.echo(json.dumps(summary, indent=2))
         else:

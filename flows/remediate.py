@@ -1,8 +1,16 @@
-"""Remediation of one cluster, as the design's run diagram reads:
+"""Remediation of one cluster, as the design's run diagram reads. It heals a *cluster*, not a
+fix: a loop of passes, each
 
-diagnose → plan → decide (policy) → [sign-off] → apply in a transaction with a rollback hook
-→ verify (the resolved checks pass, the pod really pulls) → roll back on failed verification
-→ report (artifacts: evidence, plan, decision, approval, changes, verification).
+    diagnose → plan → pre-flight (rights, Azure Policy) → decide (policy) → [sign-off]
+    → apply in a transaction, judged by the fix's own checks (rolled back only if they fail
+      or it broke a check that passed) → let the pods try again
+
+until no pod fails, or a pass makes no progress, bounded by the policy's passes and caps. One
+cause can hide another (a 403 from the public endpoint hides a missing pull role), so the next
+pass finds it. A change Azure honours later is waited for (``verification.propagation``) and
+reported as propagating, never undone for it. The verdict — the pods really pull — is the
+cluster's, at the end. Artifacts: the report with every pass and every fix's evidence, plan,
+decision, approval, change and verification.
 """
 
 from __future__ import annotations
@@ -11,7 +19,7 @@ import datetime as dt
 import threading
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
@@ -19,21 +27,39 @@ from prefect.flow_runs import pause_flow_run, resume_flow_run
 from prefect.input import RunInput
 from prefect.transactions import get_transaction, transaction
 
-from policies.decide import decide
-from policies.model import load_policy
+from policies.decide import Decision, decide
+from policies.model import Policy, duration_seconds, load_policy
 from tasks.approval import (
     ApprovalError,
+    Approvers,
     approver_allowed,
     bind_token,
     resolve_approvers,
     verify_token,
 )
 from tasks.clients import Clients
-from tasks.contract import Target
+from tasks.contract import ClusterRef, Finding, Frozen, Target
+from tasks.diagnose import ClusterDiagnosis
 from tasks.errors import describe
 from tasks.fix import FixPlan, FixResult, load_fixes
+from tasks.preflight import preflight
 from tasks.reads import Reads
-from tasks.remediate import FixRecord, Outcome, apply_fix, planned_fixes, rollback_fix, verify
+from tasks.remediate import (
+    KEPT,
+    ClusterOutcome,
+    FixRecord,
+    Outcome,
+    PassRecord,
+    RemediationReport,
+    apply_fix,
+    passing_checks,
+    planned_fixes,
+    regressions,
+    rollback_fix,
+    still_failing,
+    verify_own,
+    wait_for_pulls,
+)
 from tasks.resolve import resolve_cluster
 from tasks.runner import diagnose_cluster_task
 
@@ -53,54 +79,70 @@ class VerificationFailed(Exception):
     pass
 
 
+class Bounds(Frozen):
+    """How long this run waits, in seconds (the policy's ``verification``, or the caller's)."""
+
+    fix_checks: float
+    propagation: float
+    max_passes: int
+    approval_poll: int
+
+
+# --- apply, in a transaction with a rollback hook ------------------------------------------
 @task(name="apply-fix", task_run_name="apply-{plan.fix}", cache_policy=NO_CACHE,
       persist_result=False)
 def apply_task(plan: FixPlan, reads: Reads) -> FixResult:
     result = apply_fix(plan, reads)
-    # the rollback hook receives this task's transaction: give it what undoing needs (values
-    # are deep-copied on read, so the clients stay in _READS, keyed by the plan)
     txn = get_transaction()
     if txn is not None:
-        txn.set("result", result)
-        _READS[plan.hash] = reads
+        txn.set("result", result)  # what undoing needs: ids this run created, no secrets
     return result
-
-
-_READS: dict[str, Reads] = {}
 
 
 @apply_task.on_rollback
 def _undo(txn: Any) -> None:
     result: FixResult | None = txn.get("result", None)
     if result is not None:
-        rollback_fix(result, _READS.pop(result.plan_hash))
+        # the hook runs without the flow's objects: it builds its clients from the
+        # environment, as the flow did
+        rollback_fix(result, Reads(Clients()))
 
 
-def _apply_and_verify(plan: FixPlan, target: Target, reads: Reads, verify_seconds: float
-                      ) -> tuple[Outcome, str, FixResult | None, dict[str, Any]]:
+def _apply_and_judge(plan: FixPlan, target: Target, reads: Reads, *, passed_before: list[str],
+                     bounds: Bounds) -> tuple[Outcome, str, FixResult | None, dict[str, Any]]:
+    """Apply one fix and judge it by what it claims: its own checks pass (bounded wait) and
+    nothing that passed before fails now; otherwise undo it (if it can be undone)."""
     detail: dict[str, Any] = {}
     result: FixResult | None = None
+    cls = load_fixes()[plan.fix]
     try:
         # keyed by plan *and* run: a key alone would make a later run of the same plan (after
         # someone reverted the fix) find the old commit and skip the work
         run_id = get_run_context().flow_run.id  # type: ignore[union-attr]
         with transaction(key=f"fix-{plan.hash[:24]}-{run_id}", write_on_commit=False):
             result = apply_task(plan, reads)
-            ok, detail = verify(plan, target, reads, seconds=verify_seconds)
+            ok, detail = verify_own(plan, target, reads, seconds=bounds.fix_checks)
+            if ok:
+                broke = regressions(passed_before, target, reads)
+                if broke:
+                    detail["broke"] = broke
+                    ok = False
             if not ok:
                 raise VerificationFailed(detail)
     except VerificationFailed:
-        why = "verification failed: " + (
-            "; ".join(f"{k}: {v}" for k, v in detail.get("failing", {}).items())
-            or "the pod still cannot pull")
-        if not load_fixes()[plan.fix].reversible:
+        why = "its own checks still fail: " + "; ".join(
+            f"{k}: {v}" for k, v in detail.get("failing", {}).items()) if detail.get("failing") \
+            else "it broke checks that passed before: " + "; ".join(
+                f"{k}: {v}" for k, v in detail.get("broke", {}).items())
+        if not cls.reversible:
             return Outcome.FAILED, why + " (not reversible: left in place)", result, detail
         return Outcome.ROLLED_BACK, why + "; rolled back", result, detail
     except Exception as exc:  # noqa: BLE001 - a failed apply is recorded with its reason
         return Outcome.FAILED, f"apply failed: {describe(exc)}", result, detail
-    return Outcome.APPLIED, "applied and verified", result, detail
+    return Outcome.APPLIED, "applied; its own checks pass", result, detail
 
 
+# --- sign-off ---------------------------------------------------------------------------------
 def _await_approval(plan: FixPlan, timeout: int, poll: int) -> tuple[Approval, dt.datetime]:
     """Pause for a typed approval; a guard submits a rejection just before the deadline so a
     timeout expires cleanly (a paused run that times out would fail the whole run). Returns
@@ -135,26 +177,28 @@ def _expire(run_id: Any, plan: FixPlan) -> None:
 
 def _forget_input(run_id: Any, key: str) -> None:
     """No token stays in Prefect's database: delete the stored run input."""
+    from prefect import get_run_logger
     from prefect.input.actions import delete_flow_run_input
 
-    for suffix in ("response",):
-        try:
-            delete_flow_run_input(key=f"paused-{key}-{suffix}", flow_run_id=run_id)
-        except Exception as exc:  # noqa: BLE001 - logged: the operator must know
-            get_run_logger().warning("could not delete the approval input %s: %s", key,
-                                     describe(exc))
+    try:
+        delete_flow_run_input(key=f"paused-{key}-response", flow_run_id=run_id)
+    except Exception as exc:  # noqa: BLE001 - logged: the operator must know
+        get_run_logger().warning("could not delete the approval input %s: %s", key,
+                                 describe(exc))
 
 
-def _signed_off(plan: FixPlan, target: Target, reads: Reads, decision: Any, timeout: int,
-                poll: int, allow_ui: bool) -> tuple[bool, str, dict[str, Any]]:
+def _signed_off(plan: FixPlan, finding: Finding, target: Target, reads: Reads,
+                decision: Decision, poll: int, allow_ui: bool
+                ) -> tuple[bool, str, dict[str, Any]]:
     # who may approve, as object ids, before anyone is asked: a policy whose group name two
     # Entra groups share would otherwise let a member of the wrong one approve
-    resolved = None
+    resolved: Approvers | None = None
     if not allow_ui:
         try:
             resolved = resolve_approvers(reads, list(decision.approvers))
         except ApprovalError as exc:
             return False, f"{exc}: nothing applied", {}
+    timeout = int(decision.approval_timeout)
     approval, asked_at = _await_approval(plan, timeout, poll)
     run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
     if approval.timed_out:
@@ -166,7 +210,7 @@ def _signed_off(plan: FixPlan, target: Target, reads: Reads, decision: Any, time
     if approval.run_id != run_id:
         return False, (f"the approval is for run {approval.run_id or '(none)'}, not this run "
                        f"{run_id}: nothing applied"), {}
-    fresh = load_fixes()[plan.fix]().plan(target, _finding_for(plan), Reads(reads.clients))
+    fresh = load_fixes()[plan.fix]().plan(target, finding, Reads(reads.clients))
     if fresh is None or fresh.hash != plan.hash:
         return False, "the plan changed since it was approved: nothing applied", {}
     if not approval.token:
@@ -190,111 +234,236 @@ def _signed_off(plan: FixPlan, target: Target, reads: Reads, decision: Any, time
                                              "verified": "Entra token (JWKS), Graph membership"}
 
 
-_FINDINGS: dict[str, Any] = {}
+# --- one planned fix: pre-flight, decision, sign-off, apply -----------------------------------
+class _Place(Frozen):
+    """Where the cluster sits, for the policy: its tags, subscription, group."""
+
+    ref: ClusterRef
+    tags: dict[str, str]
+    subscription_name: str
 
 
-def _finding_for(plan: FixPlan) -> Any:
-    return _FINDINGS[plan.hash]
+def _handle(plan: FixPlan, finding: Finding, target: Target, *, pass_no: int, pol: Policy,
+            place: _Place, reads: Reads, diagnosis: ClusterDiagnosis, sign_off: str,
+            bounds: Bounds, changes_run: int, changes_sweep: int) -> FixRecord:
+    decision = decide(plan, pol, cluster_tags=place.tags, subscription=place.ref.subscription_id,
+                      subscription_name=place.subscription_name,
+                      resource_group=place.ref.resource_group, now=dt.datetime.now(dt.UTC),
+                      changes_so_far_run=changes_run, changes_so_far_sweep=changes_sweep)
+    d = decision.model_dump(mode="json")
+
+    def record(outcome: Outcome, reason: str, **more: Any) -> FixRecord:
+        return FixRecord(fix=plan.fix, plan=plan, outcome=outcome, reason=reason,
+                         pass_no=pass_no, decision=d, **more)
+
+    word = str(decision.outcome)
+    if word in ("out-of-scope", "outside-window", "cap-reached"):
+        return record(Outcome.SKIPPED, decision.reason)
+    # a fix Azure would refuse is decided as blocked before anyone is asked or anything written
+    blocked = preflight(plan, target, reads)
+    if blocked is not None:
+        return record(Outcome.BLOCKED if blocked.kind == "policy" else Outcome.NOT_PERMITTED,
+                      f"blocked: {blocked.reason}")
+    if word == "deny":
+        return record(Outcome.DENIED, decision.reason)
+    if word == "plan-only":
+        return record(Outcome.PLANNED, decision.reason)
+    approval: dict[str, Any] = {}
+    if word == "sign-off":
+        if sign_off == "defer":
+            return record(Outcome.AWAITING_SIGN_OFF, decision.reason)
+        ok, why, approval = _signed_off(plan, finding, target, reads, decision,
+                                        bounds.approval_poll,
+                                        pol.allow_unauthenticated_ui_approvals)
+        if not ok:
+            return record(Outcome.REJECTED, why)
+    outcome, why, result, detail = _apply_and_judge(
+        plan, target, reads, passed_before=passing_checks(diagnosis, target), bounds=bounds)
+    return record(outcome, why, approval=approval, result=result, verification=detail)
+
+
+# --- the loop -----------------------------------------------------------------------------------
+def _bounds(pol: Policy, verify_seconds: float | None, propagation_seconds: float | None,
+            approval_poll_seconds: int) -> Bounds:
+    v = pol.verification
+    return Bounds(
+        fix_checks=verify_seconds if verify_seconds is not None else
+        duration_seconds(v.fix_checks),
+        propagation=propagation_seconds if propagation_seconds is not None else
+        duration_seconds(v.propagation),
+        max_passes=v.max_passes, approval_poll=approval_poll_seconds)
+
+
+def _pods_signature(diagnosis: ClusterDiagnosis) -> set[tuple[str, str]]:
+    return {(f"{r.pod.namespace}/{r.pod.name}", r.pod.message) for r in diagnosis.pods}
 
 
 @flow(name="remediate-cluster", log_prints=False, persist_result=False)
 def remediate_cluster(cluster: str, policy: str = "policies/default.yaml",
-                      sign_off: str = "wait", verify_seconds: float = 180,
+                      sign_off: str = "wait", verify_seconds: float | None = None,
+                      propagation_seconds: float | None = None,
                       approval_poll_seconds: int = 10, changes_before: int = 0
-                      ) -> dict[str, Any]:
-    """Remediate one cluster under a policy file. ``sign_off``: ``wait`` pauses for each
-    sign-off (for one-off runs), ``defer`` leaves them pending (for sweeps)."""
+                      ) -> RemediationReport:
+    """Remediate one cluster under a policy file until its pods pull or no pass makes
+    progress. ``sign_off``: ``wait`` pauses for each sign-off (one-off runs), ``defer`` leaves
+    them pending (sweeps). ``verify_seconds`` / ``propagation_seconds`` override the policy's
+    ``verification`` bounds."""
     pol = load_policy(policy)
+    bounds = _bounds(pol, verify_seconds, propagation_seconds, approval_poll_seconds)
     reads = Reads(Clients())
     ref = resolve_cluster(reads, cluster)
-    diagnosis = diagnose_cluster_task(reads, ref)
-    cluster_doc = reads.cluster(ref)
-    subs = dict(reads.subscriptions())
-    plans = planned_fixes(reads, diagnosis)
-    from tasks.checks.fixer_has_permissions import missing_permissions
-
-    missing = missing_permissions([p.fix for p, _, _ in plans], plans[0][2], reads) if plans \
-        else {}
+    place = _Place(ref=ref, tags=dict(reads.cluster(ref).tags or {}),
+                   subscription_name=dict(reads.subscriptions()).get(ref.subscription_id, ""))
     records: list[FixRecord] = []
+    passes: list[PassRecord] = []
+    tried: set[str] = set()
     changes = 0
-    for plan, finding, target in plans:
-        _FINDINGS[plan.hash] = finding
-        decision = decide(plan, pol, cluster_tags=dict(cluster_doc.tags or {}),
-                          subscription=ref.subscription_id,
-                          subscription_name=subs.get(ref.subscription_id, ""),
-                          resource_group=ref.resource_group,
-                          now=dt.datetime.now(dt.UTC), changes_so_far_run=changes,
-                          changes_so_far_sweep=changes_before + changes)
-        d = decision.model_dump(mode="json")
-        outcome_word = str(decision.outcome)
-        if plan.fix in missing:
-            records.append(FixRecord(fix=plan.fix, plan=plan, outcome=Outcome.NOT_PERMITTED,
-                                     reason=missing[plan.fix], decision=d))
-            continue
-        if outcome_word == "deny":
-            records.append(FixRecord(fix=plan.fix, plan=plan, outcome=Outcome.DENIED,
-                                     reason=decision.reason, decision=d))
-            continue
-        if outcome_word == "plan-only":
-            records.append(FixRecord(fix=plan.fix, plan=plan, outcome=Outcome.PLANNED,
-                                     reason=decision.reason, decision=d))
-            continue
-        if outcome_word in ("out-of-scope", "outside-window", "cap-reached"):
-            records.append(FixRecord(fix=plan.fix, plan=plan, outcome=Outcome.SKIPPED,
-                                     reason=decision.reason, decision=d))
-            continue
-        approval: dict[str, Any] = {}
-        if outcome_word == "sign-off":
-            if sign_off == "defer":
-                records.append(FixRecord(fix=plan.fix, plan=plan,
-                                         outcome=Outcome.AWAITING_SIGN_OFF,
-                                         reason=decision.reason, decision=d))
-                continue
-            ok, why, approval = _signed_off(plan, target, reads, decision,
-                                            int(decision.approval_timeout),
-                                            approval_poll_seconds,
-                                            pol.allow_unauthenticated_ui_approvals)
-            if not ok:
-                records.append(FixRecord(fix=plan.fix, plan=plan, outcome=Outcome.REJECTED,
-                                         reason=why, decision=d))
-                continue
-        outcome, why, result, detail = _apply_and_verify(plan, target, reads, verify_seconds)
-        changes += len(plan.changes)
-        records.append(FixRecord(fix=plan.fix, plan=plan, outcome=outcome, reason=why,
-                                 decision=d, approval=approval, result=result,
-                                 verification=detail))
-    summary = {
-        "cluster": ref.name, "id": ref.id, "policy": policy, "mode": pol.mode,
-        "failing_checks": diagnosis.failing_checks,
-        "records": [r.model_dump(mode="json") for r in records],
-        "counts": {o.value: sum(1 for r in records if r.outcome == o) for o in Outcome},
-        "changes": changes,
-    }
-    _publish(ref.name, summary)
-    return summary
+    first_failing: list[str] = []
+    waited_for_propagation = False
+    error: str | None = None
+    for number in range(1, bounds.max_passes + 1):
+        diagnosis = diagnose_cluster_task(Reads(reads.clients), ref)
+        if diagnosis.error:
+            error = diagnosis.error
+            break
+        if number == 1:
+            first_failing = diagnosis.failing_checks
+        if not diagnosis.pods:
+            passes.append(PassRecord(number=number, failing_pods=0, failing_checks=[],
+                                     planned=[], applied=[], note="no pod fails to pull"))
+            break
+        plans = [p for p in planned_fixes(Reads(reads.clients), diagnosis) if p[0].hash not in tried]
+        if not plans:
+            propagating = [r.fix for r in records
+                           if r.outcome in KEPT and load_fixes()[r.fix].propagates]
+            if propagating and not waited_for_propagation:
+                # the right changes are made; Azure has not honoured them yet
+                waited_for_propagation = True
+                left = wait_for_pulls(reads, ref, seconds=bounds.propagation)
+                passes.append(PassRecord(
+                    number=number, failing_pods=len(diagnosis.pods),
+                    failing_checks=diagnosis.failing_checks, planned=[], applied=[],
+                    note=f"waited up to {int(bounds.propagation)}s for Azure to honour "
+                         f"{', '.join(propagating)}: {len(left)} pod(s) still failing"))
+                if not left:
+                    break
+                continue  # one more look: the pods may now show a cause the wait uncovered
+            passes.append(PassRecord(number=number, failing_pods=len(diagnosis.pods),
+                                     failing_checks=diagnosis.failing_checks, planned=[],
+                                     applied=[], note="nothing new to do"))
+            break
+        applied: list[str] = []
+        for plan, finding, target in plans:
+            tried.add(plan.hash)
+            rec = _handle(plan, finding, target, pass_no=number, pol=pol, place=place,
+                          reads=reads, diagnosis=diagnosis, sign_off=sign_off, bounds=bounds,
+                          changes_run=changes, changes_sweep=changes_before + changes)
+            records.append(rec)
+            if rec.result is not None:
+                changes += len(plan.changes)
+            if rec.outcome in KEPT:
+                applied.append(plan.fix)
+        passes.append(PassRecord(number=number, failing_pods=len(diagnosis.pods),
+                                 failing_checks=diagnosis.failing_checks,
+                                 planned=[p.fix for p, _, _ in plans], applied=applied))
+        if not applied:
+            break  # no progress this pass: what is left waits for a person
+        _settle(reads, ref, before=_pods_signature(diagnosis), seconds=bounds.fix_checks)
+    report = _verdict(ref, policy, pol, records, passes, first_failing, changes, error, reads)
+    _publish(report)
+    return report
 
 
-def _publish(name: str, summary: dict[str, Any]) -> None:
-    key = "remediation-" + "".join(c if c.isalnum() else "-" for c in name.lower())[:40]
-    lines = [f"# Remediation of `{summary['cluster']}`", "", f"Policy `{summary['policy']}` "
-             f"(mode {summary['mode']}); failing checks: "
-             f"{', '.join(summary['failing_checks']) or 'none'}", ""]
-    for r in summary["records"]:
-        plan = r["plan"]
-        lines += [f"## {r['fix']} — {r['outcome']}", "", f"{plan['summary']}", "",
-                  f"- plan `{plan['changes'] and r['plan'].get('fix')}` risk {plan['risk']}, "
-                  f"decision: {r['decision'].get('outcome')} ({r['decision'].get('reason')})",
-                  f"- outcome: {r['reason']}"]
-        if r["approval"]:
-            lines.append(f"- approval: {r['approval'].get('approver')}")
-        for c in plan["changes"]:
-            lines.append(f"- change: {c['operation']} `{c['resource']}` via {c['api']}: "
-                         f"{c['before']} → {c['after']}")
-        if r["verification"]:
-            lines.append(f"- verification: {r['verification']}")
+def _settle(reads: Reads, ref: ClusterRef, *, before: set[tuple[str, str]], seconds: float,
+            interval: float = 2.0) -> None:
+    """After a pass's fixes: wait (bounded) until the pods pulled or show something new, so
+    the next pass diagnoses what the fixes uncovered rather than the old error."""
+    import time
+
+    from tasks.detect import failing_pods
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            now = {(f"{p.namespace}/{p.name}", p.message)
+                   for p in failing_pods(Reads(reads.clients), ref)}
+        except Exception:  # noqa: BLE001 - a failed read: try again until the bound
+            now = before
+        if not now or now != before:
+            return
+        time.sleep(interval)
+
+
+def _verdict(ref: ClusterRef, policy: str, pol: Policy, records: list[FixRecord],
+             passes: list[PassRecord], first_failing: list[str], changes: int,
+             error: str | None, reads: Reads) -> RemediationReport:
+    """The cluster's outcome: do its pods really pull now? Kept fixes that propagate are
+    reported as such when pods still fail."""
+    try:
+        left = still_failing(reads, ref) if error is None else []
+    except Exception as exc:  # noqa: BLE001 - the verdict says it could not look
+        error, left = f"cannot read the cluster's pods: {describe(exc)}", []
+    if left:
+        records = [r.model_copy(update={
+            "outcome": Outcome.PROPAGATING,
+            "reason": f"{r.reason}; waiting for propagation: "
+                      f"{load_fixes()[r.fix].propagates}"})
+            if r.outcome == Outcome.APPLIED and load_fixes()[r.fix].propagates else r
+            for r in records]
+    kept = [r for r in records if r.outcome in KEPT]
+    waiting = [f"{r.fix}: {r.reason}" for r in records
+               if r.outcome not in (Outcome.APPLIED, Outcome.ROLLED_BACK, Outcome.FAILED)]
+    if error is not None:
+        outcome, summary = ClusterOutcome.FAILED, error
+    elif not passes or (passes[0].failing_pods == 0 and not records):
+        outcome, summary = ClusterOutcome.NOTHING_TO_DO, "no pod fails to pull"
+    elif not left:
+        outcome = ClusterOutcome.HEALED
+        summary = f"healed: every pod pulls ({len(kept)} fix(es) kept, {len(passes)} pass(es))"
+    elif kept:
+        outcome = ClusterOutcome.PARTLY_HEALED
+        summary = f"partly healed: {len(kept)} fix(es) kept, {len(left)} pod(s) still fail"
+    elif any(r.outcome in (Outcome.ROLLED_BACK, Outcome.FAILED) for r in records):
+        outcome, summary = ClusterOutcome.FAILED, "fixes were tried and did not hold"
+    else:
+        outcome = ClusterOutcome.BLOCKED
+        summary = ("blocked: " + "; ".join(waiting)) if waiting else \
+            "blocked: no automatic fix for " + ", ".join(first_failing or ["the failing pods"])
+    return RemediationReport(
+        cluster=ref.name, id=ref.id, policy=policy, mode=pol.mode, outcome=outcome,
+        summary=summary, failing_checks=first_failing, passes=passes, records=records,
+        remaining=left, waiting=waiting, changes=changes, error=error)
+
+
+def _publish(report: RemediationReport) -> None:
+    key = "remediation-" + "".join(c if c.isalnum() else "-" for c in report.cluster.lower())[:40]
+    lines = [f"# Remediation of `{report.cluster}` — {report.outcome.value}", "",
+             report.summary, "", f"Policy `{report.policy}` (mode {report.mode}); first "
+             f"pass found: {', '.join(report.failing_checks) or 'nothing failing'}", ""]
+    for p in report.passes:
+        lines.append(f"- pass {p.number}: {p.failing_pods} pod(s) failing; planned "
+                     f"{', '.join(p.planned) or '-'}; kept {', '.join(p.applied) or '-'}"
+                     f"{'; ' + p.note if p.note else ''}")
+    lines.append("")
+    for r in report.records:
+        plan = r.plan
+        lines += [f"## {r.fix} — {r.outcome.value} (pass {r.pass_no})", "", plan.summary, "",
+                  f"- plan `{plan.hash[:16]}` risk {plan.risk.value}, decision: "
+                  f"{r.decision.get('outcome')} ({r.decision.get('reason')})",
+                  f"- outcome: {r.reason}"]
+        if r.approval:
+            lines.append(f"- approval: {r.approval.get('approver')}")
+        for c in plan.changes:
+            lines.append(f"- change: {c.operation} `{c.resource}` via {c.api}: "
+                         f"{c.before} → {c.after}")
+        if r.verification:
+            lines.append(f"- verification: {r.verification}")
         lines.append("")
+    if report.remaining:
+        lines.append(f"Still failing: {', '.join(report.remaining)}")
     create_markdown_artifact(key=key, markdown="\n".join(lines),
-                             description=f"pullfix remediation of {summary['id']}")
+                             description=f"pullfix remediation of {report.id}")
     create_table_artifact(key=key + "-fixes", table=[
-        {"fix": r["fix"], "outcome": r["outcome"], "reason": r["reason"]}
-        for r in summary["records"]] or [{"fix": "-", "outcome": "nothing to do", "reason": ""}])
+        {"fix": r.fix, "pass": r.pass_no, "outcome": r.outcome.value, "reason": r.reason}
+        for r in report.records] or [{"fix": "-", "pass": 0, "outcome": report.outcome.value,
+                                      "reason": report.summary}])

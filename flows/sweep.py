@@ -41,10 +41,10 @@ def _markdown(summary: dict[str, Any]) -> str:
 
 
 @flow(name="fleet-sweep", log_prints=False, persist_result=False,
-      task_runner=ThreadPoolTaskRunner(max_workers=4))
+      task_runner=ThreadPoolTaskRunner(max_workers=4))  # type: ignore[arg-type]
 def fleet_sweep(mode: str = "plan", subscriptions: list[str] | None = None,
                 arm_rate_per_second: float = 20.0, policy: str | None = None,
-                verify_seconds: float = 180) -> dict[str, Any]:
+                verify_seconds: float | None = None) -> dict[str, Any]:
     """``plan``: diagnose only. ``apply``: then remediate each failing cluster under the
     policy (its own run, rollback boundary and record), leaving sign-offs pending."""
     if mode not in MODES:
@@ -74,7 +74,7 @@ def fleet_sweep(mode: str = "plan", subscriptions: list[str] | None = None,
                 continue
             r = remediate_cluster(cluster=d.cluster.id, policy=policy or "",
                                   sign_off="defer", verify_seconds=verify_seconds,
-                                  changes_before=changes)
+                                  changes_before=changes).as_json()
             changes += r["changes"]
             remediations.append(r)
         summary["remediations"] = remediations

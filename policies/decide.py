@@ -16,8 +16,18 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
-from policies.model import DAYS, FixRule, Policy, RuleDecision, Scope, Window, duration_seconds, minutes
-from tasks.fix import CATALOGUE, FixPlan, Risk
+from policies.model import (
+    DAYS,
+    FIX_RISKS,
+    FixRule,
+    Policy,
+    RuleDecision,
+    Scope,
+    Window,
+    duration_seconds,
+    minutes,
+)
+from tasks.fix import FixPlan, Risk
 
 Outcome = Literal["auto", "sign-off", "deny", "out-of-scope", "outside-window", "cap-reached", "plan-only"]
 _RISK_ORDER = (Risk.LOW, Risk.MEDIUM, Risk.HIGH)
@@ -95,7 +105,7 @@ def decide(plan: FixPlan, policy: Policy, *, cluster_tags: Mapping[str, str], su
         return Decision(outcome="out-of-scope", reason=f"scope: {why}", **base)
     if policy.mode == "plan":
         return Decision(outcome="plan-only", reason="mode: plan (nothing is applied)", **base)
-    if plan.fix not in CATALOGUE:
+    if plan.fix not in FIX_RISKS:
         return Decision(outcome="deny", reason=f"'{plan.fix}' is not in the fix catalogue", **base)
 
     decision, approvers, timeout, source = _rule(policy, plan.fix, where)
@@ -104,7 +114,7 @@ def decide(plan: FixPlan, policy: Policy, *, cluster_tags: Mapping[str, str], su
         return Decision(outcome="deny", reason=f"{source}: deny", **rule)
     reason = f"{source}: {decision}"
     # the stricter of the catalogue's and the plan's risk: a mismatch must not loosen anything
-    risk = max(CATALOGUE[plan.fix], plan.risk, key=_RISK_ORDER.index)
+    risk = max(FIX_RISKS[plan.fix], plan.risk, key=_RISK_ORDER.index)
     if decision == "auto" and risk == Risk.HIGH:
         decision, reason = "sign-off", f"{source}: auto, but '{plan.fix}' is high risk: sign-off"
 

@@ -27,9 +27,11 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from tasks.fix import CATALOGUE, Risk
+from tasks.fix import Risk, fix_risks
 
-FIX_NAMES: tuple[str, ...] = tuple(CATALOGUE)
+# the contract with tasks/fixes/: every registered fix's name and risk, read from the classes
+FIX_RISKS: dict[str, Risk] = fix_risks()
+FIX_NAMES: tuple[str, ...] = tuple(FIX_RISKS)
 DAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 RuleDecision = Literal["auto", "sign-off", "deny"]
@@ -98,9 +100,9 @@ Approver = Annotated[str, AfterValidator(_check_approver), WithJsonSchema(
      "examples": ["user:alice@contoso.com", "group:aks-approvers"]})]
 
 
-# --- fix names: the contract with tasks.fix.CATALOGUE ------------------------------------------
+# --- fix names: the contract with the fix registry (tasks/fixes/) ------------------------------------------
 def _check_fix_name(name: str) -> str:
-    if name not in CATALOGUE:
+    if name not in FIX_RISKS:
         raise PydanticCustomError("unknown_fix", "unknown fix '{value}'; valid: {valid}",
                                   {"value": name, "valid": ", ".join(FIX_NAMES)})
     return name
@@ -121,7 +123,7 @@ class FixRule(_Model):
 
 def _no_high_risk_auto(rules: dict[str, FixRule]) -> dict[str, FixRule]:
     for name, rule in rules.items():
-        if rule.decision == "auto" and CATALOGUE.get(name) == Risk.HIGH:
+        if rule.decision == "auto" and FIX_RISKS.get(name) == Risk.HIGH:
             raise PydanticCustomError(
                 "high_risk_auto", "'{fix}' is high risk and can never be auto; valid: sign-off, deny",
                 {"fix": name, "path": (name, "decision")})
@@ -217,6 +219,22 @@ class Limits(_Model):
     max_changes_per_sweep: StrictInt | None = Field(None, ge=1)
 
 
+class Verification(_Model):
+    """How a remediation judges its fixes and how long it waits for Azure."""
+
+    fix_checks: Duration = Field(
+        "5m", description="how long a fix's own checks may take to pass on fresh reads before "
+                          "it is rolled back (ARM read-after-write, LROs)")
+    propagation: Duration = Field(
+        "20m", description="how long to wait for Azure to honour changes that propagate (role "
+                           "assignments: up to 10 minutes, sometimes more; DNS links; new "
+                           "credentials) before reporting the cluster partly healed; such a "
+                           "change is never undone while it propagates")
+    max_passes: StrictInt = Field(
+        4, ge=1, le=10, description="diagnose → fix passes per cluster (one cause can hide "
+                                    "another: a 403 hides a 401)")
+
+
 class Override(_Model):
     """A scoped exception: for clusters matching ``match``, these fix rules win."""
 
@@ -233,6 +251,7 @@ class Policy(_Model):
     maintenance_windows: tuple[Window, ...] = Field(
         (), description="writes only inside one of these (none = always)")
     limits: Limits = Limits()
+    verification: Verification = Verification()
     allow_unauthenticated_ui_approvals: StrictBool = Field(
         False, description="accept approvals from the Prefect UI form, which carry no identity")
     overrides: tuple[Override, ...] = Field((), description="scoped exceptions, applied in order")

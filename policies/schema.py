@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from policies.model import Policy
-from tasks.fix import CATALOGUE, Risk
+from policies.model import FIX_RISKS, Policy
+from tasks.fix import Risk
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "schema.json"
 REGENERATE = ".venv/bin/python -m policies.schema > policies/schema.json"
@@ -25,7 +25,7 @@ def _no_auto_on_high_risk(node: Any) -> None:
         if "propertyNames" in node and node.get("additionalProperties") == {"$ref": "#/$defs/FixRule"}:
             node["properties"] = {
                 name: {"$ref": "#/$defs/FixRule", "properties": {"decision": {"not": {"const": "auto"}}}}
-                for name, risk in CATALOGUE.items() if risk == Risk.HIGH}
+                for name, risk in FIX_RISKS.items() if risk == Risk.HIGH}
         for value in node.values():
             _no_auto_on_high_risk(value)
     elif isinstance(node, list):

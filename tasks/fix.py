@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -64,14 +66,100 @@ class FixResult(Frozen):
     data: dict[str, Any] = {}  # ids created by this run, never secrets
 
 
+def top_level(resource_id: str) -> str:
+    """The top-level ARM resource an id lives under (what Microsoft.Authorization's
+    permissions API answers for): ``…/registries/r/providers/Microsoft.Authorization/
+    roleAssignments/x`` → ``…/registries/r``; a resource group or subscription id as is."""
+    parts = resource_id.strip("/").split("/")
+    low = [p.lower() for p in parts]
+    if "providers" in low and "resourcegroups" in low:
+        i = low.index("providers")
+        return "/" + "/".join(parts[:i + 4])
+    return resource_id
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a fix's write acts: resolved from its plan (exact) and, where it can be, from a
+    diagnosis target alone (for ``fixer-has-permissions`` before anything is planned)."""
+
+    describe: str
+    of_plan: Callable[[FixPlan], list[str]]
+    of_target: Callable[[Target], list[str]] | None = None
+
+
+def changed(rtype: str, describe: str) -> Scope:
+    """The top-level resources of type ``rtype`` the plan's ARM changes touch."""
+    want = rtype.lower()
+
+    def of_plan(plan: FixPlan) -> list[str]:
+        out = []
+        for c in plan.changes:
+            if c.resource.lower().startswith("/subscriptions/") and f"/{want}/" in \
+                    top_level(c.resource).lower() + "/":
+                out.append(top_level(c.resource))
+        return sorted(set(out))
+
+    of_target: Callable[[Target], list[str]] | None = None
+    if want == "microsoft.containerregistry/registries":
+        def of_target(t: Target) -> list[str]:
+            return [t.registry_id] if t.registry_id else []
+    elif want == "microsoft.containerservice/managedclusters":
+        def of_target(t: Target) -> list[str]:
+            return [t.cluster.id]
+    return Scope(describe, of_plan, of_target)
+
+
+def param(key: str, describe: str) -> Scope:
+    """An ARM id the plan names in ``params[key]`` (e.g. the VNet a DNS link joins)."""
+    return Scope(describe, lambda plan: [str(plan.params[key])] if plan.params.get(key) else [])
+
+
+def any_changed(describe: str) -> Scope:
+    """Every ARM resource (or resource group) the plan's changes live under."""
+    return Scope(describe, lambda plan: sorted({top_level(c.resource) for c in plan.changes
+                                                if c.resource.lower().startswith("/subscriptions/")}))
+
+
+@dataclass(frozen=True)
+class Need:
+    """One ARM right a fix needs: the action, where, and the built-in roles that grant it."""
+
+    action: str
+    on: Scope
+    roles: str
+
+
+RBAC_ADMIN = "Owner, User Access Administrator or Role Based Access Control Administrator"
+AKS_WRITER = "Owner, Contributor or Azure Kubernetes Service Contributor Role"
+ACR_WRITER = "Owner, Contributor or Container Registry Contributor and Data Access Configuration " \
+             "Administrator"
+NET_WRITER = "Owner, Contributor or Network Contributor"
+DNS_WRITER = "Owner, Contributor or Private DNS Zone Contributor"
+REGISTRY = "the registry"
+CLUSTER = "the cluster"
+
+
 class Fix:
-    """Base class; subclasses set the ClassVars and implement plan/apply/rollback."""
+    """Base class; subclasses set the ClassVars and implement plan/apply/rollback.
+
+    The ClassVars are the fix's facts, declared here and nowhere else: the policy model and
+    schema read ``risk``, ``fixer-has-permissions`` and the plan's pre-flight read
+    ``permissions`` (ARM rights, checked through the permissions API) and ``other_rights``
+    (what ARM cannot tell), the remediation loop reads ``propagates`` (a change Azure honours
+    later: verified with a wait that fits, never undone while it propagates), and
+    ``azure-policy-conflicts`` reads ``leaves`` (the registry properties, as policy aliases,
+    the fix leaves behind).
+    """
 
     name: ClassVar[str]
     risk: ClassVar[Risk]
     resolves: ClassVar[tuple[str, ...]]
-    permissions: ClassVar[tuple[str, ...]] = ()
+    permissions: ClassVar[tuple[Need, ...]] = ()
+    other_rights: ClassVar[str] = ""
     reversible: ClassVar[bool] = True
+    propagates: ClassVar[str] = ""
+    leaves: ClassVar[dict[str, Any]] = {}
 
     class Params(BaseModel):
         model_config = ConfigDict(extra="forbid", frozen=True)
@@ -111,22 +199,6 @@ def load_fixes() -> dict[str, type[Fix]]:
     return FIXES
 
 
-# DESIGN.md "The catalogue": each fix's name (the contract with policy files) and risk. A
-# fix class must declare the same risk (a meta-test checks); high risk is never auto-applied.
-CATALOGUE: dict[str, Risk] = {
-    "grant-pull-role": Risk.LOW,
-    "remove-stale-role-assignment": Risk.MEDIUM,
-    "rotate-cluster-sp-secret": Risk.HIGH,
-    "reconcile-cluster": Risk.MEDIUM,
-    "rotate-pull-secret-sp": Risk.HIGH,
-    "refresh-pull-secret-admin": Risk.MEDIUM,
-    "correct-image-reference": Risk.HIGH,
-    "link-private-dns-zone": Risk.LOW,
-    "allow-cluster-egress-on-registry": Risk.MEDIUM,
-    "enable-selected-networks": Risk.HIGH,
-    "repair-vnet-peering": Risk.MEDIUM,
-    "allow-registry-on-firewall": Risk.MEDIUM,
-    "set-os-node-selector": Risk.MEDIUM,
-    "restart-failing-pods": Risk.LOW,
-}
-CATALOGUE_FIXES = tuple(CATALOGUE)
+def fix_risks() -> dict[str, Risk]:
+    """Every registered fix's name (the contract with policy files) and risk, sorted by name."""
+    return {name: cls.risk for name, cls in sorted(load_fixes().items())}

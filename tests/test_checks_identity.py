@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from tasks.checks.azure_policy_conflicts import conflicts
-from tasks.checks.fixer_has_permissions import missing_permissions
 from tasks.clients import Clients
 from tasks.contract import ClusterRef, FailingPod, Finding, Status, Target
 from tasks.errors import describe
@@ -18,9 +17,11 @@ from tasks.reads import Reads
 from tests.checklib import cluster_refs, run_check, targets
 from tests.simharness import Sim
 
+# (fixer-has-permissions reads pullfix's own permissions, which any identity may read: with
+# this little access it FAILs naming the rights its fixes need, tested below)
 MINE = ("kubelet-identity-has-pull-role", "cluster-sp-secret-valid", "pull-role-on-current-sp",
         "kubelet-identity-on-vmss", "pull-secret-sp-valid", "pull-secret-admin-valid",
-        "fixer-has-permissions", "azure-policy-conflicts")
+        "azure-policy-conflicts")
 LIBRARY = {
     "missing-pull-role": {"kubelet-identity-has-pull-role"},
     "missing-pull-role-sp": {"kubelet-identity-has-pull-role"},
@@ -152,12 +153,13 @@ def test_fixer_without_role_assignment_write_names_the_missing_role(sim: Sim) ->
     t = registry_target(sim, reads, "aks-ci", "acrci.azurecr.io")
     f = run_check("fixer-has-permissions", t, reads)
     assert f.status == Status.FAIL
-    missing = missing_permissions(["grant-pull-role", "reconcile-cluster", "restart-failing-pods"],
-                                  t, reads)
-    assert list(missing) == ["grant-pull-role"]
-    assert "Microsoft.Authorization/roleAssignments/write on " + t.registry_id in missing[
-        "grant-pull-role"]
-    assert "User Access Administrator" in missing["grant-pull-role"]
+    missing = f.evidence[0].data["missing"]
+    # the fixes whose ARM rights pullfix lacks here: only the role-assignment ones (a
+    # Contributor may write clusters and registries)
+    assert sorted(missing) == ["grant-pull-role"], missing
+    assert any("Microsoft.Authorization/roleAssignments/write on " + str(t.registry_id) in m
+               for m in missing["grant-pull-role"])
+    assert "User Access Administrator" in f.summary
 
 
 @pytest.mark.scenario(CONTRIB)
@@ -208,3 +210,15 @@ def test_an_unavailable_cloud_is_an_error_not_a_pass(sim: Sim, name: str) -> Non
     # still an ERROR, never a PASS)
     assert f.status == Status.ERROR, f
     assert "503" in (f.reason or "") or (f.reason or "").startswith("JSONDecodeError"), f
+
+
+@pytest.mark.scenario(RESTRICTED)
+def test_a_read_only_pullfix_is_told_which_rights_its_fixes_need(sim: Sim) -> None:
+    reads = Reads(sim.clients())
+    t = registry_target(sim, reads, "aks-rs", "acrrs.azurecr.io", ("acr-admin",), known=False)
+    f = outcome("fixer-has-permissions", t, reads)
+    assert f.status == Status.FAIL
+    assert "grant-pull-role: pullfix needs Microsoft.Authorization/roleAssignments/write on " \
+        + str(t.registry_id) in f.summary
+    assert "reconcile-cluster: pullfix needs Microsoft.ContainerService/managedClusters/write" \
+        in f.summary

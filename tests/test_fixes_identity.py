@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tasks.contract import Finding, Status, Target
-from tasks.fix import CATALOGUE, FIXES, Fix, FixPlan, load_fixes
+from tasks.fix import FIXES, Fix, FixPlan, fix_risks, load_fixes
 from tasks.reads import Reads
 from tests.checklib import run_check, targets
 from tests.scenariolib import Kube, kube, still_failing, wait_running, waiting_reasons
@@ -47,7 +47,7 @@ def planned(sim: Sim, name: str, check: str) -> tuple[Fix, Target, Finding, FixP
     fx = the_fix(name)
     plan = fx.plan(target, finding, Reads(sim.clients()))
     assert plan is not None
-    assert plan.fix == name and plan.risk == CATALOGUE[name] and plan.reversible == fx.reversible
+    assert plan.fix == name and plan.risk == fix_risks()[name] and plan.reversible == fx.reversible
     return fx, target, finding, plan
 
 
@@ -311,7 +311,7 @@ def test_restart_failing_pods_deletes_backed_off_pods_bounded(sim: Sim, tmp_path
     kb = kube(sim, CLUSTER, tmp_path)
     # given pods sitting out the kubelet's back-off: with a long back-off (x30) the clock is
     # moved on until their status reads ImagePullBackOff (past the first half of a back-off)
-    sim.settings(kubelet_backoff_scale=30, clock_rate=1.0)  # this test moves the clock by hand
+    sim.settings(kubelet_backoff_scale=30, speedup=1.0)  # this test moves the clock by hand
     try:
         for _ in range(30):
             found = still_failing(kb, NS, WORKLOAD)

@@ -22,11 +22,11 @@ from policies import PolicyError, decide, load_policy, parse_policy
 from policies.model import Policy
 from policies.schema import REGENERATE, SCHEMA_FILE, generate_schema, render_schema
 from tasks.contract import ClusterRef
-from tasks.fix import CATALOGUE, Change, FixPlan, Risk
+from tasks.fix import Change, FixPlan, Risk, fix_risks
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((ROOT / "policies").glob("*.yaml"))
-HIGH = sorted(n for n, r in CATALOGUE.items() if r == Risk.HIGH)
+HIGH = sorted(n for n, r in fix_risks().items() if r == Risk.HIGH)
 
 
 def load_text(tmp_path: Path, text: str) -> Policy:
@@ -52,12 +52,12 @@ def test_shipped_policy_is_valid_names_every_fix_and_never_auto_on_high_risk(pat
     # given a shipped policy
     policy = load_policy(path)
     # then it decides every catalogued fix explicitly (a conscious choice, not a default) ...
-    assert set(policy.fixes) == set(CATALOGUE)
+    assert set(policy.fixes) == set(fix_risks())
     # ... and no rule, overrides included, makes a high-risk fix auto
     rules = [policy.fixes, *(o.fixes for o in policy.overrides)]
     for rules_ in rules:
         for name, rule in rules_.items():
-            assert not (CATALOGUE[name] == Risk.HIGH and rule.decision == "auto"), (path.name, name)
+            assert not (fix_risks()[name] == Risk.HIGH and rule.decision == "auto"), (path.name, name)
     assert policy.allow_unauthenticated_ui_approvals is False
     assert policy.limits.max_changes_per_run and policy.limits.max_changes_per_sweep
     # and an editor using the committed schema agrees
@@ -73,7 +73,7 @@ def test_default_is_conservative() -> None:
     auto = {f for f, v in d.items() if v == "auto"}
     assert auto == {"grant-pull-role", "link-private-dns-zone", "restart-failing-pods"}
     assert {f for f, v in d.items() if v == "deny"} == {"correct-image-reference", "enable-selected-networks"}
-    assert all(d[f] == "sign-off" for f, r in CATALOGUE.items() if r == Risk.MEDIUM)
+    assert all(d[f] == "sign-off" for f, r in fix_risks().items() if r == Risk.MEDIUM)
     default = load_policy(ROOT / "policies" / "default.yaml")
     assert default.scope.is_empty()
     assert default.mode == "apply"
@@ -104,8 +104,8 @@ MISTAKES = [
       "approval_timeout"]),
     ("unknown fix name",
      "version: 1\nfixes:\n  grant-pull-role: {decision: auto}\n  grant-pul-role: {decision: auto}\n",
-     ["unknown fix 'grant-pul-role' at fixes (line 4); valid: grant-pull-role, "
-      "remove-stale-role-assignment"]),
+     ["unknown fix 'grant-pul-role' at fixes (line 4); valid: ", "correct-image-reference, "
+      "enable-selected-networks, grant-pull-role, link-private-dns-zone"]),
     ("unknown fix name in an override",
      "version: 1\noverrides:\n  - match: {}\n    fixes: {restart-pods: {decision: auto}}\n",
      ["unknown fix 'restart-pods' at overrides[0].fixes (line 4); valid:"]),
@@ -362,7 +362,7 @@ def make_plan(fix: str, changes: int = 1, risk: Risk | None = None) -> FixPlan:
                          id=f"/subscriptions/{SUB}/resourceGroups/rg-aks/providers/"
                             "Microsoft.ContainerService/managedClusters/aks1")
     return FixPlan(fix=fix, cluster=cluster, summary=f"{fix} on aks1", resolves=("some-check",),
-                   risk=risk or CATALOGUE[fix], reversible=True,
+                   risk=risk or fix_risks()[fix], reversible=True,
                    changes=tuple(Change(resource=f"{cluster.id}/thing/{i}", operation="create", api="ARM PUT")
                                  for i in range(changes)))
 
@@ -410,7 +410,7 @@ def test_committed_schema_matches_the_models() -> None:
 
 def test_schema_names_every_fix_and_refuses_what_the_model_refuses() -> None:
     schema = generate_schema()
-    assert schema["properties"]["fixes"]["propertyNames"]["enum"] == list(CATALOGUE)
+    assert schema["properties"]["fixes"]["propertyNames"]["enum"] == list(fix_risks())
     validator = jsonschema.Draft202012Validator(schema)
     assert not list(validator.iter_errors({"version": 1, "fixes": {"grant-pull-role": {"decision": "auto"}}}))
     for bad in ({"version": 1, "fixs": {}},

@@ -32,7 +32,7 @@ def _run_in_background(policy: str = DEFAULT) -> tuple[threading.Thread, dict[st
     def go() -> None:
         try:
             out["summary"] = remediate_cluster(cluster="aks-app", policy=policy,
-                                               verify_seconds=20, approval_poll_seconds=1)
+                                               verify_seconds=20, approval_poll_seconds=1).as_json()
         except Exception as exc:  # noqa: BLE001 - surfaced by the test
             out["error"] = exc
 

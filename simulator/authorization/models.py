@@ -138,7 +138,7 @@ def create_role_assignment(
             "updatedBy": created_by,
             "delegatedManagedIdentityResourceId": None,
         },
-        "_effectiveAt": 0 if effective_now else now + float(
-            world.settings.get("role_propagation_seconds", 0)),
+        "_effectiveAt": 0 if effective_now else now + world.delay(
+            float(world.settings.get("role_propagation_seconds", 0))),
     }
     return world.put(doc)

@@ -90,8 +90,10 @@ def patch_settings(ctx: Ctx) -> Any:
     if unknown:
         raise errors.bad_request("InvalidSetting", f"unknown settings {sorted(unknown)}; "
                                  f"valid: {sorted(ctx.world.settings)}")
-    if "clock_rate" in patch:
-        ctx.world.set_clock_rate(float(patch.pop("clock_rate")))
+    if "speedup" in patch and not (isinstance(patch["speedup"], (int, float))
+                                   and patch["speedup"] > 0):
+        raise errors.bad_request("InvalidSetting", f"speedup must be a number > 0, got "
+                                 f"{patch['speedup']!r}")
     merge(ctx.world.settings, patch)
     ctx.server.dispatcher.buckets.clear()
     return ctx.world.settings

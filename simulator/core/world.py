@@ -25,9 +25,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # how long a long-running operation stays InProgress (Azure: tens of seconds for network
     # and registry updates, minutes for clusters)
     "lro_seconds": 30.0,
-    # world seconds per real second: operators and tests run the twin faster than Azure so
-    # minutes-long propagation and LROs take seconds, without changing what Azure would do
-    "clock_rate": 1.0,
+    # Azure's delays (role assignment propagation, LRO durations) pass this many times faster
+    # than wall time, so operators and tests rehearse minutes-long waits in seconds; timestamps
+    # stay on the wall clock, so tokens, expiry dates and the activity log agree with clients
+    "speedup": 1.0,
     # the poll interval the simulator advertises with retry-after-ms
     "retry_after_ms": 100,
     # multiplies the kubelet's image pull back-off (10 s doubling to 300 s); tests compress it
@@ -93,23 +94,13 @@ class World:
         return self.state["settings"]
 
     def now(self) -> float:
-        """World time: wall clock plus an offset tests and operators may advance, running at
-        ``settings.clock_rate`` since the rate was last set."""
-        real = time.time()
-        rate = float(self.state["settings"].get("clock_rate", 1.0))
-        anchor = self.state.setdefault("clock_anchor", real)
-        return real + self.state["clock_offset"] + (real - anchor) * (rate - 1.0)
+        """World time: wall clock plus an offset tests and operators may advance."""
+        return time.time() + self.state["clock_offset"]
 
-    def set_clock_rate(self, rate: float) -> None:
-        """Change the clock's rate without a jump: fold the time run so far into the offset."""
-        if rate <= 0:
-            raise errors.bad_request("InvalidSetting", f"clock_rate must be > 0, got {rate}")
-        with self.lock:
-            now = self.now()
-            real = time.time()
-            self.state["settings"]["clock_rate"] = float(rate)
-            self.state["clock_anchor"] = real
-            self.state["clock_offset"] = now - real
+    def delay(self, seconds: float) -> float:
+        """How long one of Azure's delays (role assignment propagation, an LRO) really takes
+        here: ``seconds`` divided by ``settings.speedup``."""
+        return float(seconds) / max(float(self.settings.get("speedup", 1.0)), 1e-9)
 
     def advance(self, seconds: float) -> None:
         with self.lock:
@@ -124,7 +115,6 @@ class World:
     def reset(self) -> None:
         with self.lock:
             self.state = copy.deepcopy(self._initial)
-            self.state["clock_anchor"] = time.time()
             self.journal.clear()
             self.changed()
 
@@ -235,7 +225,7 @@ class World:
         kind == 'delete') when it completes. Returns the operation id."""
         with self.lock:
             op_id = str(uuid.uuid4())
-            duration = self.settings["lro_seconds"] if seconds is None else seconds
+            duration = self.delay(self.settings["lro_seconds"]) if seconds is None else seconds
             self.state["operations"][op_id] = {
                 "id": op_id,
                 "resource_id": resource_id,

@@ -35,13 +35,14 @@ from tasks.registry import check
 
 NAME = "azure-policy-conflicts"
 RTYPE = "Microsoft.ContainerRegistry/registries"
-# what each registry-changing fix leaves behind (policy aliases without the type prefix)
-AFTER: dict[str, dict[str, Any]] = {
-    "allow-cluster-egress-on-registry": {"publicNetworkAccess": "Enabled",
-                                         "networkRuleSet.defaultAction": "Deny"},
-    "enable-selected-networks": {"publicNetworkAccess": "Enabled",
-                                 "networkRuleSet.defaultAction": "Deny"},
-}
+
+
+def _leaves() -> dict[str, dict[str, Any]]:
+    """What each registry-changing fix leaves behind (policy aliases without the type prefix),
+    as the fix classes declare it (``Fix.leaves``)."""
+    from tasks.fix import load_fixes
+
+    return {name: dict(cls.leaves) for name, cls in load_fixes().items() if cls.leaves}
 
 
 def _state(reg: Any, fix: str) -> dict[str, Any]:
@@ -53,7 +54,7 @@ def _state(reg: Any, fix: str) -> dict[str, Any]:
                                                         rules.default_action)) if rules else "Allow",
             "adminUserEnabled": bool(reg.admin_user_enabled),
             "anonymousPullEnabled": bool(reg.anonymous_pull_enabled)}
-    return {k.lower(): v for k, v in {**base, **AFTER[fix]}.items()}
+    return {k.lower(): v for k, v in {**base, **_leaves()[fix]}.items()}
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -122,9 +123,10 @@ def conflicts(fix_names: list[str] | tuple[str, ...], target: Target, reads: Rea
     if target.registry_id is None:
         return {}
     reg = ir.registry(reads, target.registry_id)
+    leaves = _leaves()
     out: dict[str, str] = {}
     for fix in fix_names:
-        if fix not in AFTER:
+        if fix not in leaves:
             continue
         blocking = []
         for a, defn in _assignments(reads, reg.id):
@@ -147,7 +149,7 @@ def azure_policy_conflicts(target: Target, reads: Reads) -> Finding:
     if target.registry_id is None:
         return Finding(check=NAME, status=Status.NOT_APPLICABLE, group=Group.REGISTRY,
                        summary="the image's registry is not visible")
-    found = conflicts(sorted(AFTER), target, reads)
+    found = conflicts(sorted(_leaves()), target, reads)
     listed = [{"assignment": a.name, "scope": a.scope, "definition": defn.display_name if defn
                else a.policy_definition_id, "effect": _effect(a, defn) if defn else "initiative"}
               for a, defn in _assignments(reads, target.registry_id)]

@@ -19,7 +19,7 @@ from azure.mgmt.containerregistry import ContainerRegistryManagementClient
 from azure.mgmt.containerregistry import models as acr
 
 from tasks.contract import Finding, Target
-from tasks.fix import Change, Fix, FixPlan, FixResult, Risk, fix
+from tasks.fix import ACR_WRITER, REGISTRY, Change, Fix, FixPlan, FixResult, Need, Risk, changed, fix
 from tasks.fixes import _netfix as nf
 from tasks.reads import Reads, parse_id
 
@@ -58,8 +58,11 @@ class AllowClusterEgressOnRegistry(Fix):
     name: ClassVar[str] = "allow-cluster-egress-on-registry"
     risk: ClassVar[Risk] = Risk.MEDIUM
     resolves: ClassVar[tuple[str, ...]] = ("registry-allows-cluster-egress",)
-    permissions: ClassVar[tuple[str, ...]] = ("Microsoft.ContainerRegistry/registries/read",
-                                              "Microsoft.ContainerRegistry/registries/write")
+    permissions: ClassVar[tuple[Need, ...]] = (
+        Need("Microsoft.ContainerRegistry/registries/write",
+             changed("Microsoft.ContainerRegistry/registries", REGISTRY), ACR_WRITER),)
+    leaves: ClassVar[dict[str, Any]] = {"publicNetworkAccess": "Enabled",
+                                        "networkRuleSet.defaultAction": "Deny"}
     reversible: ClassVar[bool] = True
 
     class Params(Fix.Params):

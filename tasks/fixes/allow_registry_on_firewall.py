@@ -24,7 +24,7 @@ from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.network import models as netm
 
 from tasks.contract import Finding, Target
-from tasks.fix import Change, Fix, FixPlan, FixResult, Risk, fix
+from tasks.fix import NET_WRITER, Change, Fix, FixPlan, FixResult, Need, Risk, changed, fix
 from tasks.fixes import _netfix as nf
 from tasks.reads import Reads, parse_id
 
@@ -96,10 +96,9 @@ class AllowRegistryOnFirewall(Fix):
     name: ClassVar[str] = "allow-registry-on-firewall"
     risk: ClassVar[Risk] = Risk.MEDIUM
     resolves: ClassVar[tuple[str, ...]] = ("firewall-allows-registry",)
-    permissions: ClassVar[tuple[str, ...]] = (
-        "Microsoft.Network/firewallPolicies/ruleCollectionGroups/read",
-        "Microsoft.Network/firewallPolicies/ruleCollectionGroups/write",
-        "Microsoft.Network/firewallPolicies/ruleCollectionGroups/delete")
+    permissions: ClassVar[tuple[Need, ...]] = (
+        Need("Microsoft.Network/firewallPolicies/ruleCollectionGroups/write",
+             changed("Microsoft.Network/firewallPolicies", "the firewall policy"), NET_WRITER),)
     reversible: ClassVar[bool] = True
 
     class Params(Fix.Params):

@@ -33,8 +33,7 @@ class CorrectImageReference(Fix):
     name: ClassVar[str] = "correct-image-reference"
     risk: ClassVar[Risk] = Risk.HIGH
     resolves: ClassVar[tuple[str, ...]] = (CHECK,)
-    permissions: ClassVar[tuple[str, ...]] = ("Kubernetes patch deployments/statefulsets/"
-                                              "daemonsets/cronjobs",)
+    other_rights: ClassVar[str] = "Kubernetes patch deployments/statefulsets/daemonsets/cronjobs"
     reversible: ClassVar[bool] = True
 
     def plan(self, target: Target, finding: Finding, reads: Reads) -> FixPlan | None:

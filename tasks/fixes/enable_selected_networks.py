@@ -13,12 +13,12 @@ previous ``defaultAction`` and ``ipRules``.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from tasks.checks import _network as net
 from tasks.checks._reasons import CannotRead
 from tasks.contract import Finding, Target
-from tasks.fix import Change, Fix, FixPlan, FixResult, Risk, fix
+from tasks.fix import ACR_WRITER, REGISTRY, Change, Fix, FixPlan, FixResult, Need, Risk, changed, fix
 from tasks.fixes import _netfix as nf
 from tasks.fixes.allow_cluster_egress_on_registry import get, rules_of, update
 from tasks.reads import Reads
@@ -42,8 +42,11 @@ class EnableSelectedNetworks(Fix):
     name: ClassVar[str] = "enable-selected-networks"
     risk: ClassVar[Risk] = Risk.HIGH
     resolves: ClassVar[tuple[str, ...]] = ("registry-allows-cluster-egress",)
-    permissions: ClassVar[tuple[str, ...]] = ("Microsoft.ContainerRegistry/registries/read",
-                                              "Microsoft.ContainerRegistry/registries/write")
+    permissions: ClassVar[tuple[Need, ...]] = (
+        Need("Microsoft.ContainerRegistry/registries/write",
+             changed("Microsoft.ContainerRegistry/registries", REGISTRY), ACR_WRITER),)
+    leaves: ClassVar[dict[str, Any]] = {"publicNetworkAccess": "Enabled",
+                                        "networkRuleSet.defaultAction": "Deny"}
     reversible: ClassVar[bool] = True
 
     class Params(Fix.Params):

@@ -27,7 +27,7 @@ from azure.mgmt.authorization import AuthorizationManagementClient
 from tasks.checks import _identity_reads as ir
 from tasks.checks import _rbac
 from tasks.contract import Finding, Target
-from tasks.fix import Change, Fix, FixPlan, FixResult, Risk, fix
+from tasks.fix import RBAC_ADMIN, REGISTRY, Change, Fix, FixPlan, FixResult, Need, Risk, changed, fix
 from tasks.fixes._idfix import role_assignment, stable_name
 from tasks.reads import Reads, parse_id
 
@@ -39,8 +39,13 @@ class GrantPullRole(Fix):
     name: ClassVar[str] = "grant-pull-role"
     risk: ClassVar[Risk] = Risk.LOW
     resolves: ClassVar[tuple[str, ...]] = ("kubelet-identity-has-pull-role", "pull-role-on-current-sp")
-    permissions: ClassVar[tuple[str, ...]] = ("Microsoft.Authorization/roleAssignments/write",
-                                              "Microsoft.Authorization/roleAssignments/delete")
+    permissions: ClassVar[tuple[Need, ...]] = (
+        Need("Microsoft.Authorization/roleAssignments/write",
+             changed("Microsoft.ContainerRegistry/registries", REGISTRY), RBAC_ADMIN),
+        Need("Microsoft.Authorization/roleAssignments/delete",
+             changed("Microsoft.ContainerRegistry/registries", REGISTRY), RBAC_ADMIN))
+    propagates: ClassVar[str] = "Azure honours a new role assignment minutes after the write " \
+                                "(up to 10 minutes, sometimes more)"
     reversible: ClassVar[bool] = True
 
     def plan(self, target: Target, finding: Finding, reads: Reads) -> FixPlan | None:

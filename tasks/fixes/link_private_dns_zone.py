@@ -19,7 +19,7 @@ from azure.mgmt.privatedns import PrivateDnsManagementClient
 from azure.mgmt.privatedns import models as dns
 
 from tasks.contract import Finding, Target
-from tasks.fix import Change, Fix, FixPlan, FixResult, Risk, fix
+from tasks.fix import DNS_WRITER, NET_WRITER, Change, Fix, FixPlan, FixResult, Need, Risk, changed, fix, param
 from tasks.fixes import _netfix as nf
 from tasks.reads import Reads, parse_id
 
@@ -41,10 +41,13 @@ class LinkPrivateDnsZone(Fix):
     name: ClassVar[str] = "link-private-dns-zone"
     risk: ClassVar[Risk] = Risk.LOW
     resolves: ClassVar[tuple[str, ...]] = ("private-dns-zone-linked",)
-    permissions: ClassVar[tuple[str, ...]] = (
-        "Microsoft.Network/privateDnsZones/virtualNetworkLinks/write",
-        "Microsoft.Network/privateDnsZones/virtualNetworkLinks/delete",
-        "Microsoft.Network/virtualNetworks/join/action")
+    permissions: ClassVar[tuple[Need, ...]] = (
+        Need("Microsoft.Network/privateDnsZones/virtualNetworkLinks/write",
+             changed("Microsoft.Network/privateDnsZones", "the private DNS zone"), DNS_WRITER),
+        Need("Microsoft.Network/virtualNetworks/join/action", param("vnet_id", "the AKS VNet"),
+             NET_WRITER))
+    propagates: ClassVar[str] = "a new virtual network link takes effect in the VNet's resolver " \
+                                "within minutes"
     reversible: ClassVar[bool] = True
 
     class Params(Fix.Params):

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from azure.mgmt.containerservice import ContainerServiceClient
 
 from tasks.contract import Finding, Target
-from tasks.fix import Change, Fix, FixPlan, FixResult, Risk, fix
+from tasks.fix import AKS_WRITER, CLUSTER, Change, Fix, FixPlan, FixResult, Need, Risk, changed, fix
 from tasks.fixes._idfix import check, evidence_data, fresh
 from tasks.reads import Reads
 
@@ -43,7 +43,11 @@ class ReconcileCluster(Fix):
     name: ClassVar[str] = "reconcile-cluster"
     risk: ClassVar[Risk] = Risk.MEDIUM
     resolves: ClassVar[tuple[str, ...]] = (CHECK,)
-    permissions: ClassVar[tuple[str, ...]] = ("Microsoft.ContainerService/managedClusters/write",)
+    permissions: ClassVar[tuple[Need, ...]] = (
+        Need("Microsoft.ContainerService/managedClusters/write",
+             changed("Microsoft.ContainerService/managedClusters", CLUSTER), AKS_WRITER),)
+    propagates: ClassVar[str] = "the nodes get a token for the re-attached kubelet identity " \
+                                "once the reconcile has rolled the scale sets"
     reversible: ClassVar[bool] = False
 
     def plan(self, target: Target, finding: Finding, reads: Reads) -> FixPlan | None:

@@ -27,7 +27,7 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from tasks.contract import ClusterRef, Finding, Status, Target
-from tasks.fix import Change, Fix, FixPlan, FixResult, Risk, fix
+from tasks.fix import ACR_WRITER, REGISTRY, Change, Fix, FixPlan, FixResult, Need, Risk, fix, param
 from tasks.fixes._idfix import entry_password, evidence_data, k8s_id, with_password
 from tasks.reads import Reads, parse_id
 
@@ -53,9 +53,10 @@ class RefreshPullSecretAdmin(Fix):
     name: ClassVar[str] = "refresh-pull-secret-admin"
     risk: ClassVar[Risk] = Risk.MEDIUM
     resolves: ClassVar[tuple[str, ...]] = (CHECK,)
-    permissions: ClassVar[tuple[str, ...]] = (
-        "Microsoft.ContainerRegistry/registries/listCredentials/action",
-        "Kubernetes patch/create/delete secrets")
+    permissions: ClassVar[tuple[Need, ...]] = (
+        Need("Microsoft.ContainerRegistry/registries/listCredentials/action",
+             param("registry_id", REGISTRY), ACR_WRITER),)
+    other_rights: ClassVar[str] = "Kubernetes patch secrets"
     reversible: ClassVar[bool] = True
 
     def plan(self, target: Target, finding: Finding, reads: Reads) -> FixPlan | None:

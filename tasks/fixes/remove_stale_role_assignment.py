@@ -29,7 +29,7 @@ from azure.mgmt.containerservice import ContainerServiceClient
 from tasks.checks import _identity_reads as ir
 from tasks.checks import _rbac
 from tasks.contract import Finding, Target
-from tasks.fix import Change, Fix, FixPlan, FixResult, Risk, fix
+from tasks.fix import RBAC_ADMIN, Change, Fix, FixPlan, FixResult, Need, Risk, any_changed, fix
 from tasks.fixes._idfix import evidence_data, fresh, role_assignment
 from tasks.reads import Reads, parse_id
 
@@ -61,8 +61,11 @@ class RemoveStaleRoleAssignment(Fix):
     name: ClassVar[str] = "remove-stale-role-assignment"
     risk: ClassVar[Risk] = Risk.MEDIUM
     resolves: ClassVar[tuple[str, ...]] = ("pull-role-on-current-sp",)
-    permissions: ClassVar[tuple[str, ...]] = ("Microsoft.Authorization/roleAssignments/delete",
-                                              "Microsoft.Authorization/roleAssignments/write")
+    permissions: ClassVar[tuple[Need, ...]] = (
+        Need("Microsoft.Authorization/roleAssignments/delete",
+             any_changed("the assignment's scope"), RBAC_ADMIN),
+        Need("Microsoft.Authorization/roleAssignments/write",
+             any_changed("the assignment's scope"), RBAC_ADMIN))
     reversible: ClassVar[bool] = True
 
     def plan(self, target: Target, finding: Finding, reads: Reads) -> FixPlan | None:

@@ -22,7 +22,7 @@ from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.network import models as netm
 
 from tasks.contract import Finding, Target
-from tasks.fix import Change, Fix, FixPlan, FixResult, Risk, fix
+from tasks.fix import NET_WRITER, Change, Fix, FixPlan, FixResult, Need, Risk, changed, fix, param
 from tasks.fixes import _netfix as nf
 from tasks.reads import Reads, parse_id
 
@@ -93,10 +93,11 @@ class RepairVnetPeering(Fix):
     name: ClassVar[str] = "repair-vnet-peering"
     risk: ClassVar[Risk] = Risk.MEDIUM
     resolves: ClassVar[tuple[str, ...]] = ("vnet-peering-connected",)
-    permissions: ClassVar[tuple[str, ...]] = (
-        "Microsoft.Network/virtualNetworks/virtualNetworkPeerings/write",
-        "Microsoft.Network/virtualNetworks/virtualNetworkPeerings/delete",
-        "Microsoft.Network/virtualNetworks/peer/action")
+    permissions: ClassVar[tuple[Need, ...]] = (
+        Need("Microsoft.Network/virtualNetworks/virtualNetworkPeerings/write",
+             changed("Microsoft.Network/virtualNetworks", "the AKS VNet"), NET_WRITER),
+        Need("Microsoft.Network/virtualNetworks/peer/action",
+             param("remote_vnet_id", "the private endpoint's VNet"), NET_WRITER))
     reversible: ClassVar[bool] = False
 
     class Params(Fix.Params):

@@ -40,7 +40,7 @@ class RestartFailingPods(Fix):
     name: ClassVar[str] = "restart-failing-pods"
     risk: ClassVar[Risk] = Risk.LOW
     resolves: ClassVar[tuple[str, ...]] = ()  # it heals no check: it makes the pods retry now
-    permissions: ClassVar[tuple[str, ...]] = ("Kubernetes delete pods",)
+    other_rights: ClassVar[str] = "Kubernetes delete pods"
     reversible: ClassVar[bool] = False
 
     class Params(BaseModel):

@@ -28,7 +28,7 @@ from azure.mgmt.containerservice.models import ManagedClusterServicePrincipalPro
 
 from tasks.checks import _identity_reads as ir
 from tasks.contract import Finding, Target
-from tasks.fix import Change, Fix, FixPlan, FixResult, Risk, fix
+from tasks.fix import AKS_WRITER, CLUSTER, Change, Fix, FixPlan, FixResult, Need, Risk, changed, fix
 from tasks.fixes._idfix import add_password, failing, fresh, remove_password
 from tasks.reads import Reads
 
@@ -40,9 +40,12 @@ class RotateClusterSpSecret(Fix):
     name: ClassVar[str] = "rotate-cluster-sp-secret"
     risk: ClassVar[Risk] = Risk.HIGH
     resolves: ClassVar[tuple[str, ...]] = (CHECK,)
-    permissions: ClassVar[tuple[str, ...]] = (
-        "Microsoft.ContainerService/managedClusters/resetServicePrincipalProfile/action",
-        "Graph Application.ReadWrite.OwnedBy (addPassword)")
+    permissions: ClassVar[tuple[Need, ...]] = (
+        Need("Microsoft.ContainerService/managedClusters/resetServicePrincipalProfile/action",
+             changed("Microsoft.ContainerService/managedClusters", CLUSTER), AKS_WRITER),)
+    other_rights: ClassVar[str] = "Graph addPassword on the application (Application.ReadWrite." \
+                                  "OwnedBy as an owner, or Application.ReadWrite.All)"
+    propagates: ClassVar[str] = "a new client secret is accepted by Entra within minutes"
     reversible: ClassVar[bool] = False
 
     def plan(self, target: Target, finding: Finding, reads: Reads) -> FixPlan | None:

@@ -53,8 +53,10 @@ class RotatePullSecretSp(Fix):
     name: ClassVar[str] = "rotate-pull-secret-sp"
     risk: ClassVar[Risk] = Risk.HIGH
     resolves: ClassVar[tuple[str, ...]] = (CHECK,)
-    permissions: ClassVar[tuple[str, ...]] = ("Graph Application.ReadWrite.OwnedBy (addPassword)",
-                                              "Kubernetes patch secrets")
+    other_rights: ClassVar[str] = "Graph addPassword on the application (Application.ReadWrite." \
+                                  "OwnedBy as an owner, or Application.ReadWrite.All); " \
+                                  "Kubernetes patch secrets"
+    propagates: ClassVar[str] = "a new client secret is accepted by Entra within minutes"
     reversible: ClassVar[bool] = False
 
     def plan(self, target: Target, finding: Finding, reads: Reads) -> FixPlan | None:

@@ -38,8 +38,7 @@ class SetOsNodeSelector(Fix):
     name: ClassVar[str] = "set-os-node-selector"
     risk: ClassVar[Risk] = Risk.MEDIUM
     resolves: ClassVar[tuple[str, ...]] = ("image-platform-matches-node", "image-arch-matches-node")
-    permissions: ClassVar[tuple[str, ...]] = ("Kubernetes patch deployments/statefulsets/"
-                                              "daemonsets/cronjobs",)
+    other_rights: ClassVar[str] = "Kubernetes patch deployments/statefulsets/daemonsets/cronjobs"
     reversible: ClassVar[bool] = True
     reason: str | None = None  # why the last plan() returned None
 
