@@ -59,6 +59,39 @@ def test_eof_with_401_is_ambiguous() -> None:
     assert got.confidence <= 0.45
 
 
+STRUCTURE = [
+    # (what the rules promise, the message, category, subcause, rule)
+    ("an OCI DENIED code from an unseen registry is forbidden",
+     'failed to resolve reference "reg.example.net/team/app:v1": unexpected status from HEAD request: '
+     '{"errors":[{"code":"DENIED","message":"project quota policy"}]}', FB, None, "registry_denied"),
+    ("NAME_UNKNOWN in any spelling is not found",
+     "Error: reading manifest v1 in reg.example.net/team/app: NAME_UNKNOWN: no such project", NF, None,
+     "manifest_unknown"),
+    ("TOOMANYREQUESTS is rate limiting whoever says it",
+     'failed to copy: httpReadSeeker: failed open: unexpected status code https://reg.example.net/v2/a/blobs/'
+     "sha256:0a: TOOMANYREQUESTS: slow down", OT, "rate_limited", "rate_limited"),
+    ("the client's own 500 wrapper is cut: the registry's 403 decides",
+     '(HTTP code 500) server error - Head "https://reg.example.net/v2/a/manifests/v1": 403 Forbidden', FB,
+     None, "http_403"),
+    ("NXDOMAIN for a registry that always resolves is the resolver",
+     'dial tcp: lookup ghcr.io on 10.0.0.10:53: no such host', OT, "dns", "nxdomain_public_registry"),
+    ("NXDOMAIN for an unknown host is a misspelled registry",
+     'dial tcp: lookup reg.exmaple.net on 10.0.0.10:53: no such host', NF, None, "nxdomain"),
+    ("containerd reports a platform miss as NotFound; it is a platform miss",
+     'rpc error: code = NotFound desc = failed to pull and unpack image "reg.example.net/a:v1": no match for '
+     "platform in manifest: not found", PM, None, "platform"),
+]
+
+
+@pytest.mark.parametrize("promise,text,category,subcause,rule", STRUCTURE, ids=[s[0] for s in STRUCTURE])
+def test_structure_lands_unseen_wording(promise: str, text: str, category: str, subcause: str | None,
+                                        rule: str) -> None:
+    # given a registry pullfix has never seen, speaking the distribution spec; when classified
+    got = classify(text)
+    # then the error code / status / step decides, not a phrase learnt from one registry
+    assert (got.category.value, got.subcause, got.rule) == (category, subcause, rule), got.evidence
+
+
 def test_event_reason_decides_for_the_kubelets_own_verdicts() -> None:
     got = classify("Back-off pulling image \"app:v1\"", event_reason="ErrImageNeverPull")
     assert (got.category, got.subcause) == (Category.OTHER, "never_pull")
