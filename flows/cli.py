@@ -115,7 +115,8 @@ def classify(
         help="files of kubelet messages (plain lines or JSON lines); stdin when none")] = None,
     output: Annotated[str, typer.Option("-o", "--output", help="json | table")] = "json",
 ) -> None:
-    """Classify image-pull error messages: one JSON object per input line."""
+    """Classify image-pull error messages: one JSON object per input line (with the rule that
+    decided, the words it read and the failing step); ``-o table`` shows the same for people."""
     from tasks.classify import classify as classify_message
 
     if output not in ("json", "table"):
@@ -124,16 +125,17 @@ def classify(
     results = [classify_message(m, r) for m, r in parsed]
     if output == "json":
         for result in results:
-            typer.echo(json.dumps(result.model_dump(mode="json")))
+            typer.echo(json.dumps(result.model_dump(mode="json") | result.explanation()))
         return
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("#", "category", "subcause", "conf", "ambiguous", "registry", "status", "message")
-    for i, ((message, _), r) in enumerate(zip(parsed, results, strict=True), 1):
+    table = Table("#", "category", "subcause", "conf", "ambiguous", "rule", "step", "registry", "status",
+                  "why (the part of the message the rule read)")
+    for i, r in enumerate(results, 1):
         table.add_row(str(i), r.category.value, r.subcause or "", f"{r.confidence:.2f}",
-                      "yes" if r.ambiguous else "", r.registry_host or "",
-                      str(r.http_status or ""), message if len(message) <= 90 else message[:89] + "…")
+                      "yes" if r.ambiguous else "", r.rule, r.step or "", r.registry_host or "",
+                      str(r.http_status or ""), r.evidence)
     Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 

@@ -25,6 +25,12 @@ _RUNTIME_IMAGE = (
     re.compile(r"pull access denied for (?P<image>[^\s,]+)"),  # dockerd
 )
 _KUBELET_PREFIX = re.compile(r'Failed to pull image\s+"[^"]*":\s*')
+# a client's own wrapper around the daemon's answer: its status is the daemon's (500), never the
+# registry's, so it is cut before reading (docker CLI/API clients, dockerode, docker-java, App Service)
+_CLIENT_WRAPPER = re.compile(
+    r"\(HTTP code 500\) server error\s*-?\s*|HTTP code is 500 which indicates error: server error\s*-?\s*|"
+    r"API error \(500\):\s*|Docker API responded with status code=InternalServerError, response=|"
+    r"InternalServerErrorException:\s*|StatusCode: InternalServerError\.")
 # where one aggregated error ends and the next begins: each starts with a runtime's first words
 _NEXT_ERROR = re.compile(
     r",\s+(?=rpc error: code|failed to pull and unpack image|Error response from daemon|"
@@ -37,6 +43,9 @@ _STATUS = re.compile(
     r"Service Unavailable|Bad Gateway|Gateway Timeout|UNAUTHORIZED|FORBIDDEN)\b"
     r"|(?:status(?: code)?:?|HTTP|HTTP status:)\s+([45]\d\d)\b"
     r"|error parsing HTTP ([45]\d\d) response body", re.I)
+_CODE_STATUS = tuple((re.compile(rx, re.I), status) for rx, status in (
+    (r"\bunauthorized: ", 401), (r"toomanyrequests", 429), (r"\bdenied: (?!requested access)", 403),
+    (r"\b(?:manifest|name|blob)[ _]unknown\b", 404)))
 _GRPC_CODE = re.compile(r"rpc error: code\s*=?\s*(\w+)")
 
 
@@ -54,10 +63,10 @@ def image_of(text: str) -> str | None:
 def errors_of(text: str) -> list[str]:
     """The runtime errors in a message, in kubelet order. Several credentials tried give
     ``utilerrors.NewAggregate``'s ``[e1, e2]``; the first usually tells the cause."""
-    body = text
-    m = _KUBELET_PREFIX.search(text)
+    body = _CLIENT_WRAPPER.sub("", text)
+    m = _KUBELET_PREFIX.search(body)
     if m:
-        body = text[m.end():]
+        body = body[m.end():]
     body = body.strip()
     if body.startswith("["):
         # reporters cut long lists; a missing closing bracket is common
@@ -113,10 +122,10 @@ def http_status(errors: list[str]) -> int | None:
         if m:
             return int(next(g for g in m.groups() if g))
     joined = " ".join(errors)
-    if re.search(r"\bunauthorized: ", joined, re.I):
-        return 401
-    if re.search(r"toomanyrequests", joined, re.I):
-        return 429
+    # the OCI distribution error codes each come with their status
+    for code, status in _CODE_STATUS:
+        if code.search(joined):
+            return status
     return None
 
 
@@ -144,3 +153,45 @@ def runtime_of(text: str) -> str | None:
                  text):
         return "containerd"
     return None
+
+
+# registries whose names always resolve: "no such host" for them is the resolver failing, not a typo
+_PUBLIC_HOSTS = re.compile(
+    r"(?:^|\.)(?:docker\.io|docker\.com|gcr\.io|quay\.io|ghcr\.io|registry\.k8s\.io|mcr\.microsoft\.com|"
+    r"amazonaws\.com|pkg\.dev|gitlab\.com|cloudflarestorage\.com|cloudfront\.net|azurecr\.io|"
+    r"redhat\.io|redhat\.com)$", re.I)
+
+
+def lookup_host(text: str) -> str | None:
+    """The host a DNS lookup in the text was for (``lookup HOST on …`` / ``lookup HOST:``)."""
+    m = _LOOKUP_HOST.search(text)
+    return m[1].rstrip(".").lower() if m else None
+
+
+def public_registry(host: str | None) -> bool:
+    """A registry (or its blob CDN) whose name resolves for everyone: NXDOMAIN is a DNS fault."""
+    return bool(host and _PUBLIC_HOSTS.search(host) and ".privatelink." not in host)
+
+
+# the failing step, from the most specific wording to the least: each runtime names it differently
+_STEPS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(rx, re.I)) for name, rx in (
+    ("unpack", r"register layer|extract layer|ApplyLayer|no space left on device"),
+    ("platform", r"platform|manifest list entries|choosing image instance|for architecture"),
+    # the network fails whatever was being fetched: name it before the request's own step
+    ("resolve", r"lookup \S+|no such host|name resolution|server misbehaving|resolving host"),
+    ("tls", r"x509|tls: |TLS handshake|HTTP response to HTTPS client"),
+    ("dial", r"dial tcp|connect: |proxyconnect|connectex|getsockopt|read tcp|i/o timeout|no route to host|"
+             r"connection (?:refused|reset)|Client\.Timeout|deadline exceeded|\bEOF\b"),
+    ("authorize", r"failed to authorize|(?:anonymous|oauth|auth|bearer|bear) token|/token\?|oauth2/token|"
+                  r"jwt/auth|basic auth credentials|docker login"),
+    ("blob", r"/blobs/|image configuration|failed to copy|httpRead(?:er)?Seeker|fetching blob|writing blob|"
+             r"content descriptor|download failed|Copying blob"),
+    ("manifest", r"/manifests/|reading manifest|manifest for|resolve reference|manifest unknown|"
+                 r"failed to resolve image|repository \S+ not found"),
+))
+
+
+def step_of(text: str) -> str | None:
+    """Where the pull failed: resolve (DNS), dial, tls, authorize (token), manifest, platform,
+    blob, unpack — what an operator checks first."""
+    return next((name for name, rx in _STEPS if rx.search(text)), None)

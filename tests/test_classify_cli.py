@@ -36,7 +36,14 @@ def test_plain_lines_from_stdin_give_one_json_object_each() -> None:
     rows = [json.loads(line) for line in got.stdout.splitlines()]
     assert [(r["category"], r["ambiguous"]) for r in rows] == [("unauthorized", True), ("timeout", False)]
     assert {"category", "subcause", "confidence", "ambiguous", "image", "registry_host", "http_status",
-            "credentials_sent", "runtime", "reason"} <= rows[0].keys()
+            "credentials_sent", "runtime", "reason", "rule", "evidence", "step"} <= rows[0].keys()
+    # and why: the rule that decided, the words it read, the step that failed
+    assert (rows[0]["rule"], rows[0]["step"]) == ("anonymous_token_401", "authorize")
+    assert rows[0]["evidence"].startswith("anonymous token")
+    assert rows[0]["evidence"].endswith("service=contoso.azurecr.io: 401")
+    assert (rows[1]["rule"], rows[1]["step"]) == ("timeout", "dial")
+    assert rows[1]["evidence"] == ('…"https://contoso.azurecr.io/v2/app/manifests/v1": '
+                                   "dial tcp 10.1.0.5:443: i/o timeout")
     assert (rows[0]["credentials_sent"], rows[0]["http_status"]) == (False, 401)
     assert rows[1]["registry_host"] == "contoso.azurecr.io"
 
@@ -62,10 +69,21 @@ def test_files_as_arguments(tmp_path: Path) -> None:
                                                                                  "unauthorized"]
 
 
-def test_table_output_for_people() -> None:
-    got = run("-o", "table", stdin=f"{ANON_401}\n".encode())
+def test_table_output_for_people_shows_why() -> None:
+    # given a GitLab "denied" answer (a registry pullfix does not manage) and the ACR anonymous 401
+    gitlab = ('Error response from daemon: Head "https://registry.gitlab.com/v2/youtous/mailserver-traefik/'
+              'manifests/latest": denied: access forbidden')
+    got = run("-o", "table", stdin=f"{ANON_401}\n{gitlab}\n".encode())
     assert got.returncode == 0, got.stderr
-    assert "unauthorized" in got.stdout and "contoso.azurecr.io" in got.stdout and "yes" in got.stdout
+    rows = [line for line in got.stdout.splitlines() if line.startswith("│ ")]
+    # then each row names the category, the rule and step that decided, and the words it read
+    first, second = rows[0], next(r for r in rows if r.startswith("│ 2 "))
+    for cell in ("unauthorized", "yes", "anonymous_token_401", "authorize", "contoso.azurecr.io", "401",
+                 "anonymous token: unexpected status from GET request to"):
+        assert cell in first, cell
+    for cell in ("forbidden", "registry_denied", "manifest", "registry.gitlab.com", "403"):
+        assert cell in second, cell
+    assert "denied: access forbidden" in got.stdout
 
 
 def test_empty_stdin_is_refused() -> None:
