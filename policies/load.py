@@ -12,8 +12,13 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from policies.model import Policy, PolicyError
+from tasks.safe_input import InputLimitError, YamlLimits, load_yaml, read_text_bounded
 
 SHIPPED_DIR = Path(__file__).resolve().parent
+# A policy is a few KiB (the shipped ones: under 3 KiB, 150 nodes, 7 levels). The limits leave
+# room for a big fleet's overrides while keeping a hostile file (alias bomb, 10**5 nested
+# brackets) to milliseconds of work.
+LIMITS = YamlLimits(max_bytes=256 * 1024, max_depth=32, max_aliases=100, max_nodes=50_000)
 
 
 class _Loader(yaml.SafeLoader):
@@ -134,8 +139,9 @@ _SHOW_INPUT = ("literal_error", "greater_than_equal", "string_type", "int_type",
 def parse_policy(text: str, source: str = "<policy>") -> Policy:
     """Validate a policy document; raises :class:`PolicyError` naming every problem."""
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        node, data = load_yaml(text, source=source, limits=LIMITS, loader=_Loader)
+    except InputLimitError as exc:
+        raise PolicyError(source, [exc.problem]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -161,7 +167,9 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
 def load_policy(path: str | Path) -> Policy:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text_bounded(path, max_bytes=LIMITS.max_bytes, what="the policy file")
+    except InputLimitError as exc:
+        raise PolicyError(str(path), [exc.problem]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(str(path), [f"cannot read: {getattr(exc, 'strerror', None) or exc}"]) from None
     return parse_policy(text, str(path))

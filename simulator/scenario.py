@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from simulator import safe_yaml
 from simulator.core.world import DEFAULT_SETTINGS, World, merge
 
 NAMESPACE = uuid.UUID("6f1b9a57-2f55-4d5e-9a0e-5c4d7e0b1a11")
@@ -252,9 +253,13 @@ def read_scenario(name_or_path: str) -> tuple[dict[str, Any], str]:
             f"scenarios {scenario_names()} (list them with: python -m simulator scenarios)"
         )
     try:
-        doc = yaml.safe_load(path.read_text())
+        doc = safe_yaml.read(path)
+    except safe_yaml.YamlLimitError as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{path}: not valid YAML: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     if not isinstance(doc, dict):
         raise ScenarioError(f"{path}: a scenario is a mapping with 'name' and 'resources'")
     return doc, str(path)
