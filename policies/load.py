@@ -136,6 +136,26 @@ _SHOW_INPUT = ("literal_error", "greater_than_equal", "string_type", "int_type",
                "dict_type", "tuple_type", "int_parsing")
 
 
+# characters that would split one problem over several lines (str.splitlines' breaks)
+_BREAKS = str.maketrans({c: repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"})
+
+
+def _refusal(source: str, problems: list[str]) -> PolicyError:
+    """One line per problem, whatever the file's keys and values contain."""
+    return PolicyError(source, [p.translate(_BREAKS) for p in problems])
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow, before parsing
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        return (f"not valid YAML at character {exc.position + 1}: {exc.reason} #x{char:04x}; "
+                "remove control characters")
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    problem = getattr(exc, "problem", None) or str(exc)
+    return f"not valid YAML{where}: {problem}"
+
+
 def parse_policy(text: str, source: str = "<policy>") -> Policy:
     """Validate a policy document; raises :class:`PolicyError` naming every problem."""
     try:
@@ -143,10 +163,7 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
     except InputLimitError as exc:
         raise PolicyError(source, [exc.problem]) from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PolicyError(source, [f"not valid YAML{where}: {problem}"]) from None
+        raise _refusal(source, [_yaml_problem(exc)]) from None
     if node is None or data is None:
         raise PolicyError(source, ["empty policy file; a policy starts with 'version: 1'"])
     if not isinstance(data, dict):
@@ -160,7 +177,7 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
     except ValidationError as exc:
         problems += [_message(err, lines) for err in exc.errors()]
     if problems:
-        raise PolicyError(source, problems)
+        raise _refusal(source, problems)
     return policy
 
 
