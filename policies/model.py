@@ -73,7 +73,7 @@ def _check_duration(text: str) -> str:
     if seconds <= 0:
         raise PydanticCustomError(
             "bad_duration", "bad duration '{value}'; use a positive number with units d, h, m, s "
-            "(e.g. 30m, 4h, 1h30m, 2d)", {"value": text})
+            "(e.g. 30m, 4h, 1h30m, 2d)", {"value": text if len(text) <= 40 else text[:39] + "…"})
     if seconds > duration_seconds(MAX_DURATION):
         raise PydanticCustomError(
             "duration_too_long", "duration '{value}' is longer than the limit of {limit}; use at most "

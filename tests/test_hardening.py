@@ -216,6 +216,20 @@ def test_every_refused_line_is_named_up_to_twenty_then_counted() -> None:
     assert got.stdout == ""
 
 
+@pytest.mark.parametrize(("stdin", "stopped"), [
+    (b"x\n" * 100_001, 100_001),
+    ((b"y" * 65_000 + b"\n") * 260, 259),
+], ids=["lines", "bytes"])
+def test_input_past_the_total_bounds_is_refused_while_reading(stdin: bytes, stopped: int) -> None:
+    # given more lines, or more bytes in all, than are held before classifying
+    got = classify(stdin)
+    assert got.returncode == 2
+    assert got.stderr.splitlines() == [
+        "pullfix: more than the limit of 100000 lines or 16777216 bytes: split the input (stopped at "
+        f"<stdin> line {stopped})"]
+    assert got.stdout == ""
+
+
 def test_bounded_lines_drops_a_long_line_and_keeps_counting() -> None:
     stream = io.BytesIO(b"ab\r\n" + b"c" * 50 + b"\n" + b"d" * 10 + b"\nlast")
     got = [(line.number, line.data) for line in bounded_lines(stream, max_bytes=10)]
@@ -237,6 +251,12 @@ def test_a_timeout_of_99999999_days_is_refused() -> None:
     assert refusal("version: 1\ndefaults: {approval_timeout: 99999999d}\n") == (
         "p.yaml: duration '99999999d' is longer than the limit of 30d at defaults.approval_timeout (line 2); "
         "use at most 30d (e.g. 4h, 2d)")
+
+
+def test_a_number_too_long_to_be_one_is_a_bad_duration_quoted_short() -> None:
+    assert refusal("version: 1\ndefaults: {approval_timeout: " + "9" * 5000 + "d}\n") == (
+        f"p.yaml: bad duration '{'9' * 39}…' at defaults.approval_timeout (line 2); use a positive number "
+        "with units d, h, m, s (e.g. 30m, 4h, 1h30m, 2d)")
 
 
 def test_thirty_days_is_the_longest_timeout() -> None:
