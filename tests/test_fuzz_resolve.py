@@ -78,7 +78,7 @@ def test_the_real_kubeconfig_mutated_parses_or_names_the_cluster(sim: Sim, data:
         c = clusters(sim.clients())[0]
         creds = sim.clients().arm(ContainerServiceClient, c.subscription_id).managed_clusters \
             .list_cluster_user_credentials(c.resource_group, c.name)
-        _REAL[sim.arm] = (c.name, bytes(creds.kubeconfigs[0].value).decode())
+        _REAL[sim.arm] = (c.name, bytes((creds.kubeconfigs or [])[0].value or b"").decode())
     name, real = _REAL[sim.arm]
     assert parse_kubeconfig(real.encode(), cluster=name)["current-context"] == name
     # when it is damaged, then it is still a document the client can use, or refused by name
