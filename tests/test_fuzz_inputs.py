@@ -9,6 +9,7 @@ declared error with a message (``PolicyError``, ``ScenarioError``, exit 2, ``Kub
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from tasks.contract import Classification
 from tasks.fix import CATALOGUE
 from tasks.kubeconfig import KubeconfigError, parse_kubeconfig
 from tasks.reads import parse_id
+from tasks.safe_input import InputLimitError, YamlLimits, check_yaml
 from tests.fuzzlib import FUZZ, YAML_PIECES, json_like, mutated, no_writes, pieces
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,6 +89,23 @@ def test_policy_files_of_random_bytes(tmp_path_factory: Any, data: bytes) -> Non
         except PolicyError as exc:
             assert str(exc).startswith(f"{path}: ")
     assert writes == []
+
+
+@FUZZ
+@given(st.one_of(st.sampled_from(sorted(SHIPPED)).flatmap(lambda name: mutated(SHIPPED[name])),
+                 pieces(YAML_PIECES)))
+def test_policy_validate_command(tmp_path_factory: Any, text: str) -> None:
+    # given any policy file, when `pullfix policy validate` checks it
+    path = tmp_path_factory.mktemp("validate") / "p.yaml"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    got = CliRunner().invoke(app, ["policy", "validate", str(path)])
+    # then it is usable (exit 0, a summary) or refused (exit 2, every line naming the file)
+    assert got.exception is None or isinstance(got.exception, SystemExit), repr(got.exception)
+    if got.exit_code == 0:
+        assert got.stdout.startswith("ok: ")
+    else:
+        assert got.exit_code == 2 and got.stdout == ""
+        assert all(line.startswith(f"{path}: ") for line in got.stderr.splitlines()), got.stderr
 
 
 # ---------------------------------------------------------------- scenario YAML
@@ -239,3 +258,45 @@ def test_the_write_detector_sees_writes(tmp_path: Path) -> None:
         (tmp_path / "d").mkdir()
         (tmp_path / "b.txt").read_text()
     assert [w.split()[0] for w in writes] == ["open", "os.rename", "os.mkdir"]
+
+
+# ---------------------------------------------------------------- the guard's own arithmetic
+
+def expanded(value: Any) -> int:
+    """Nodes a walk over loaded data visits: what the guard must count without loading."""
+    if isinstance(value, dict):
+        return 1 + sum(expanded(k) + expanded(v) for k, v in value.items())
+    if isinstance(value, list):
+        return 1 + sum(expanded(v) for v in value)
+    return 1
+
+
+@st.composite
+def shared_structures(draw: st.DrawFn) -> Any:
+    """Lists and dicts that reuse earlier ones (yaml.safe_dump writes those as anchors and
+    aliases), nested a few levels: small texts with large expansions."""
+    pool: list[Any] = [draw(st.text(max_size=3))]
+    for _ in range(draw(st.integers(1, 8))):
+        parts = draw(st.lists(st.sampled_from(range(len(pool))), min_size=1, max_size=4))
+        if draw(st.booleans()):
+            pool.append([pool[i] for i in parts])
+        else:
+            pool.append({f"k{n}": pool[i] for n, i in enumerate(parts)})
+    return pool[-1]
+
+
+@FUZZ
+@given(shared_structures())
+def test_the_guard_counts_exactly_what_the_aliases_expand_to(value: Any) -> None:
+    # given a document whose aliases expand to n nodes
+    text = yaml.safe_dump(value)
+    n = expanded(yaml.safe_load(text))
+    wide = YamlLimits(max_bytes=10**6, max_depth=100, max_aliases=10**6, max_nodes=n)
+    # then a limit of n passes it and a limit of n - 1 refuses it, before anything is built
+    check_yaml(text, source="s.yaml", limits=wide)
+    try:
+        check_yaml(text, source="s.yaml", limits=dataclasses.replace(wide, max_nodes=n - 1))
+    except InputLimitError as exc:
+        assert f"more than the limit of {n - 1} nodes" in str(exc)
+    else:
+        raise AssertionError(f"{n} nodes passed a limit of {n - 1}")
