@@ -64,6 +64,20 @@ def test_the_alias_bomb_through_the_cli_is_exit_2_without_a_traceback(tmp_path: 
     assert "Traceback" not in got.stderr and got.stdout == ""
 
 
+@pytest.mark.parametrize("command", [["sweep", "--mode", "apply"], ["remediate", "--cluster", "aks1"]],
+                         ids=["sweep --mode apply", "remediate"])
+def test_the_alias_bomb_no_longer_blocks_sweep_or_remediate(tmp_path: Path, command: list[str]) -> None:
+    # given the bomb as the policy of the two commands it used to hang
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(laughs())
+    got = cli("-m", "flows.cli", *command, "--policy", str(bomb))
+    # then they refuse it before touching the cloud
+    assert got.returncode == 2
+    assert got.stderr.strip() == (f"pullfix: {bomb}: expands to more than the limit of 50000 nodes (line 6); "
+                                  "YAML aliases (*name) multiply what they point to: write the values out "
+                                  "or use fewer aliases")
+
+
 def test_too_many_aliases_are_refused_even_when_each_is_small() -> None:
     text = ("version: 1\nscope:\n  cluster_tags: {a: &v x}\n  resource_groups: ["
             + ", ".join(["*v"] * 101) + "]\n")
