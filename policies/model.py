@@ -65,6 +65,10 @@ def duration_seconds(text: str) -> int:
 MAX_DURATION = "30d"  # a sign-off nobody answers in a month will not be answered; longer overflows clocks
 
 
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
 def _check_duration(text: str) -> str:
     try:
         seconds = duration_seconds(text)
@@ -73,11 +77,11 @@ def _check_duration(text: str) -> str:
     if seconds <= 0:
         raise PydanticCustomError(
             "bad_duration", "bad duration '{value}'; use a positive number with units d, h, m, s "
-            "(e.g. 30m, 4h, 1h30m, 2d)", {"value": text if len(text) <= 40 else text[:39] + "…"})
+            "(e.g. 30m, 4h, 1h30m, 2d)", {"value": _short(text)})
     if seconds > duration_seconds(MAX_DURATION):
         raise PydanticCustomError(
             "duration_too_long", "duration '{value}' is longer than the limit of {limit}; use at most "
-            "{limit} (e.g. 4h, 2d)", {"value": text, "limit": MAX_DURATION})
+            "{limit} (e.g. 4h, 2d)", {"value": _short(text), "limit": MAX_DURATION})
     return text
 
 
