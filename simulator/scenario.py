@@ -243,7 +243,10 @@ def read_scenario(name_or_path: str) -> tuple[dict[str, Any], str]:
     if name_or_path.startswith("generate:") or name_or_path.startswith("fleet:"):
         from simulator.fleet import generate_from_spec
 
-        return generate_from_spec(name_or_path.split(":", 1)[1]), name_or_path
+        try:
+            return generate_from_spec(name_or_path.split(":", 1)[1]), name_or_path
+        except ValueError as exc:
+            raise ScenarioError(str(exc)) from None
     path = Path(name_or_path)
     if not path.exists():
         path = scenario_dir() / f"{name_or_path}.yaml"
