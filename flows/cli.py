@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, NoReturn
+from collections.abc import Iterator
+from typing import Annotated, BinaryIO, NoReturn
 
 import typer
 
 from tasks.cloud import CloudProfileError, from_environment
+from tasks.safe_input import bounded_lines, json_depth
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="pullfix: find, explain and fix AKS pods that cannot pull from ACR.")
@@ -62,51 +64,95 @@ def clusters(
     Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
-def _read_lines(files: list[str]) -> list[tuple[str, int, str]]:
-    """(source, line number, text) of every non-blank input line; exits 2 on unreadable or
-    binary input, naming the culprit."""
-    sources: list[tuple[str, bytes]] = []
+# ``pullfix classify`` input bounds. A kubelet message is a few hundred bytes and a
+# ``kubectl get events -o json`` item nests 6 levels; a line past these is a mistake or an
+# attack, and is refused without being held in memory or handed to a parser.
+MAX_LINE_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 32
+MAX_LINES = 100_000
+MAX_INPUT_BYTES = 16 * 1024 * 1024  # all lines together: they are held until every one is checked
+MAX_REPORTED = 20  # refused lines named one by one; the rest are counted
+
+
+def _sources(files: list[str]) -> Iterator[tuple[str, BinaryIO]]:
     if files:
         for name in files:
             try:
-                with open(name, "rb") as fh:
-                    sources.append((name, fh.read()))
+                fh = open(name, "rb")  # noqa: SIM115 - closed below, after it is read
             except OSError as exc:
                 _fail(f"cannot read {name}: {exc.strerror or exc}")
+            with fh:
+                yield name, fh
     elif not sys.stdin.isatty():
-        sources.append(("<stdin>", sys.stdin.buffer.read()))
-    lines: list[tuple[str, int, str]] = []
-    for name, data in sources:
+        yield "<stdin>", sys.stdin.buffer
+
+
+def _read_lines(files: list[str]) -> list[tuple[str, int, str, str | None]]:
+    """(source, line number, message, event reason) of every non-blank input line, read line by
+    line within the bounds above. Each line that cannot be used is named on stderr with its
+    number and the limit it passed; then the command exits 2 before any output. Unreadable or
+    binary input exits 2 at once, naming the culprit."""
+    lines: list[tuple[str, int, str, str | None]] = []
+    problems: list[str] = []
+    count = size = 0
+    for name, stream in _sources(files):
         try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            text = "\0"
-        if "\0" in text:
-            _fail(f"{name} is not UTF-8 text (binary input?): pipe kubelet messages, one per line")
-        lines += [(name, n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+            for line in bounded_lines(stream, max_bytes=MAX_LINE_BYTES):
+                if line.data is None:
+                    problems.append(f"{name} line {line.number}: longer than the limit of "
+                                    f"{MAX_LINE_BYTES} bytes; pass one kubelet message per line")
+                    continue
+                try:
+                    text = line.data.decode("utf-8")
+                except UnicodeDecodeError:
+                    text = "\0"
+                if "\0" in text:
+                    _fail(f"{name} is not UTF-8 text (binary input?): pipe kubelet messages, one per line")
+                if not text.strip():
+                    continue
+                count, size = count + 1, size + len(line.data)
+                if count > MAX_LINES or size > MAX_INPUT_BYTES:
+                    _fail(f"more than the limit of {MAX_LINES} lines or {MAX_INPUT_BYTES} bytes: split "
+                          f"the input (stopped at {name} line {line.number})")
+                message, reason, problem = _parse(text)
+                if problem:
+                    problems.append(f"{name} line {line.number}: {problem}")
+                else:
+                    lines.append((name, line.number, message, reason))
+        except OSError as exc:
+            _fail(f"cannot read {name}: {exc.strerror or exc}")
+    if problems:
+        shown = problems[:MAX_REPORTED]
+        if len(problems) > MAX_REPORTED:
+            shown.append(f"... and {len(problems) - MAX_REPORTED} more refused lines")
+        _fail("\n".join([*shown, f"{len(problems)} input line(s) refused: nothing classified"]))
     if not lines:
         _fail("no input: pipe kubelet messages or pass files")
     return lines
 
 
 def _fail(message: str) -> NoReturn:
-    typer.echo(f"pullfix: {message}", err=True)
+    typer.echo("\n".join(f"pullfix: {line}" for line in message.splitlines()), err=True)
     raise typer.Exit(2)
 
 
-def _parse(source: str, n: int, line: str) -> tuple[str, str | None]:
-    """A line is plain text, or a JSON object with ``message`` (and optionally
-    ``event_reason``/``reason``, as ``kubectl get events -o json`` items have)."""
+def _parse(line: str) -> tuple[str, str | None, str | None]:
+    """(message, event reason, problem). A line is plain text, or a JSON object with
+    ``message`` (and optionally ``event_reason``/``reason``, as ``kubectl get events -o json``
+    items have)."""
     if not line.lstrip().startswith("{"):
-        return line.strip(), None
+        return line.strip(), None, None
+    depth = json_depth(line)
+    if depth > MAX_JSON_DEPTH:
+        return "", None, f"JSON nested deeper than the limit of {MAX_JSON_DEPTH} levels ({depth})"
     try:
         obj = json.loads(line)
-    except json.JSONDecodeError as exc:
-        _fail(f"{source} line {n}: not valid JSON ({exc.msg})")
+    except ValueError as exc:
+        return "", None, f"not valid JSON ({getattr(exc, 'msg', exc)})"
     if not isinstance(obj, dict) or not isinstance(obj.get("message"), str):
-        _fail(f'{source} line {n}: JSON line has no "message" string field')
+        return "", None, 'JSON line has no "message" string field'
     reason = obj.get("event_reason", obj.get("reason"))
-    return obj["message"], reason if isinstance(reason, str) else None
+    return obj["message"], reason if isinstance(reason, str) else None, None
 
 
 @app.command()
@@ -121,7 +167,7 @@ def classify(
 
     if output not in ("json", "table"):
         _fail(f"unknown output {output!r}: json | table")
-    parsed = [_parse(*entry) for entry in _read_lines(files or [])]  # all input checked first
+    parsed = [(m, r) for _, _, m, r in _read_lines(files or [])]  # all input checked first
     results = [classify_message(m, r) for m, r in parsed]
     if output == "json":
         for result in results:

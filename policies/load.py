@@ -12,8 +12,13 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from policies.model import Policy, PolicyError
+from tasks.safe_input import InputLimitError, YamlLimits, load_yaml, read_text_bounded
 
 SHIPPED_DIR = Path(__file__).resolve().parent
+# A policy is a few KiB (the shipped ones: under 3 KiB, 150 nodes, 7 levels). The limits leave
+# room for a big fleet's overrides while keeping a hostile file (alias bomb, 10**5 nested
+# brackets) to milliseconds of work.
+LIMITS = YamlLimits(max_bytes=256 * 1024, max_depth=32, max_aliases=100, max_nodes=50_000)
 
 
 class _Loader(yaml.SafeLoader):
@@ -131,16 +136,34 @@ _SHOW_INPUT = ("literal_error", "greater_than_equal", "string_type", "int_type",
                "dict_type", "tuple_type", "int_parsing")
 
 
+# characters that would split one problem over several lines (str.splitlines' breaks)
+_BREAKS = str.maketrans({c: repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"})
+
+
+def _refusal(source: str, problems: list[str]) -> PolicyError:
+    """One line per problem, whatever the file's keys and values contain."""
+    return PolicyError(source, [p.translate(_BREAKS) for p in problems])
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow, before parsing
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        return (f"not valid YAML at character {exc.position + 1}: {exc.reason} #x{char:04x}; "
+                "remove control characters")
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    problem = getattr(exc, "problem", None) or str(exc)
+    return f"not valid YAML{where}: {problem}"
+
+
 def parse_policy(text: str, source: str = "<policy>") -> Policy:
     """Validate a policy document; raises :class:`PolicyError` naming every problem."""
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        node, data = load_yaml(text, source=source, limits=LIMITS, loader=_Loader)
+    except InputLimitError as exc:
+        raise PolicyError(source, [exc.problem]) from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PolicyError(source, [f"not valid YAML{where}: {problem}"]) from None
+        raise _refusal(source, [_yaml_problem(exc)]) from None
     if node is None or data is None:
         raise PolicyError(source, ["empty policy file; a policy starts with 'version: 1'"])
     if not isinstance(data, dict):
@@ -154,14 +177,16 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
     except ValidationError as exc:
         problems += [_message(err, lines) for err in exc.errors()]
     if problems:
-        raise PolicyError(source, problems)
+        raise _refusal(source, problems)
     return policy
 
 
 def load_policy(path: str | Path) -> Policy:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text_bounded(path, max_bytes=LIMITS.max_bytes, what="the policy file")
+    except InputLimitError as exc:
+        raise PolicyError(str(path), [exc.problem]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(str(path), [f"cannot read: {getattr(exc, 'strerror', None) or exc}"]) from None
     return parse_policy(text, str(path))

@@ -64,15 +64,26 @@ def duration_seconds(text: str) -> int:
     return ((d * 24 + h) * 60 + mi) * 60 + s
 
 
+MAX_DURATION = "30d"  # a sign-off nobody answers in a month will not be answered; longer overflows clocks
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
 def _check_duration(text: str) -> str:
     try:
         seconds = duration_seconds(text)
-    except ValueError:
+    except ValueError:  # also a number too long to be one (Python's int digit limit)
         seconds = -1
     if seconds <= 0:
         raise PydanticCustomError(
             "bad_duration", "bad duration '{value}'; use a positive number with units d, h, m, s "
-            "(e.g. 30m, 4h, 1h30m, 2d)", {"value": text})
+            "(e.g. 30m, 4h, 1h30m, 2d)", {"value": _short(text)})
+    if seconds > duration_seconds(MAX_DURATION):
+        raise PydanticCustomError(
+            "duration_too_long", "duration '{value}' is longer than the limit of {limit}; use at most "
+            "{limit} (e.g. 4h, 2d)", {"value": _short(text), "limit": MAX_DURATION})
     return text
 
 
@@ -120,6 +131,19 @@ class FixRule(_Model):
         None, description="Entra users/groups allowed to sign off (user:<upn|id>, group:<name|id>)")
     approval_timeout: Duration | None = Field(None, description="how long a sign-off waits, e.g. 4h")
 
+    @model_validator(mode="after")
+    def _signoff_has_approvers(self) -> FixRule:
+        _check_named_approvers(self.decision, self.approvers)
+        return self
+
+
+def _check_named_approvers(decision: str | None, approvers: tuple[str, ...] | None) -> None:
+    """``approvers: []`` written next to ``sign-off``: nobody could ever approve."""
+    if decision == "sign-off" and approvers == ():
+        raise PydanticCustomError(
+            "no_approvers", "empty approvers for a sign-off, so nobody can approve it; name at least "
+            "one user:<upn or object id> or group:<name or object id>", {"path": ("approvers",)})
+
 
 def _no_high_risk_auto(rules: dict[str, FixRule]) -> dict[str, FixRule]:
     for name, rule in rules.items():
@@ -138,6 +162,12 @@ class Defaults(_Model):
                                "fix is never auto, whatever this says (it becomes sign-off)")
     approval_timeout: Duration = "1h"
     approvers: tuple[Approver, ...] = ()
+
+    @model_validator(mode="after")
+    def _signoff_has_approvers(self) -> Defaults:
+        if "approvers" in self.model_fields_set:
+            _check_named_approvers(self.decision, self.approvers)
+        return self
 
 
 class Scope(_Model):
@@ -242,6 +272,42 @@ class Override(_Model):
     fixes: FixRules
 
 
+_State = tuple[str, bool]  # (decision, approvers empty)
+_Where = tuple[str | int, ...]
+
+
+def _merge(state: _State, at: _Where, rule: FixRule, where: _Where) -> tuple[_State, _Where]:
+    decision, empty = state
+    nxt = (rule.decision or decision, empty if rule.approvers is None else not rule.approvers)
+    return nxt, where if nxt != state else at
+
+
+def _unapprovable(policy: Policy) -> tuple[list[str], _Where]:
+    """The fixes that some cluster would send to a sign-off nobody may give (no approvers after
+    defaults <- fixes <- matching overrides, merged the way ``decide()`` merges them), and the
+    place of the first. Any subset of the overrides may match a cluster, so every reachable
+    (decision, approvers empty) state is followed: at most six per fix, however many overrides."""
+    found: list[str] = []
+    first: _Where = ("defaults",)
+    for fix, risk in CATALOGUE.items():
+        state: _State = (policy.defaults.decision, not policy.defaults.approvers)
+        at: _Where = ("defaults",)
+        if fix in policy.fixes:
+            state, at = _merge(state, at, policy.fixes[fix], ("fixes", fix))
+        states = {state: at}
+        for i, ov in enumerate(policy.overrides):
+            if fix in ov.fixes:
+                for st, where in list(states.items()):
+                    nxt, nat = _merge(st, where, ov.fixes[fix], ("overrides", i, "fixes", fix))
+                    states.setdefault(nxt, nat)
+        for (decision, empty), where in states.items():
+            if empty and (decision == "sign-off" or (decision == "auto" and risk == Risk.HIGH)):
+                first = first if found else where
+                found.append(fix)
+                break
+    return found, first
+
+
 class Policy(_Model):
     version: Literal[1]
     mode: Mode = Field("plan", description="plan: decide and report, change nothing; apply: write")
@@ -255,6 +321,19 @@ class Policy(_Model):
     allow_unauthenticated_ui_approvals: StrictBool = Field(
         False, description="accept approvals from the Prefect UI form, which carry no identity")
     overrides: tuple[Override, ...] = Field((), description="scoped exceptions, applied in order")
+
+    @model_validator(mode="after")
+    def _every_signoff_has_approvers(self) -> Policy:
+        # plan mode asks nobody, and an unauthenticated UI approval is not checked against approvers
+        if self.mode == "apply" and not self.allow_unauthenticated_ui_approvals:
+            fixes, where = _unapprovable(self)
+            if fixes:
+                named = "every fix" if len(fixes) == len(CATALOGUE) else ", ".join(f"'{f}'" for f in fixes)
+                raise PydanticCustomError(
+                    "no_approvers", "{fixes}: sign-off with no approvers, so nobody can approve it; add "
+                    "approvers (user:<upn or object id> or group:<name or object id>) to defaults or to "
+                    "the fix's rule", {"fixes": named, "path": where})
+        return self
 
 
 def load_policy(path: str | Path) -> Policy:

@@ -24,6 +24,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from simulator import safe_yaml
 from simulator.core.world import DEFAULT_SETTINGS, World, merge
 
 NAMESPACE = uuid.UUID("6f1b9a57-2f55-4d5e-9a0e-5c4d7e0b1a11")
@@ -259,7 +260,10 @@ def read_scenario(name_or_path: str) -> tuple[dict[str, Any], str]:
     if name_or_path.startswith("generate:") or name_or_path.startswith("fleet:"):
         from simulator.fleet import generate_from_spec
 
-        return generate_from_spec(name_or_path.split(":", 1)[1]), name_or_path
+        try:
+            return generate_from_spec(name_or_path.split(":", 1)[1]), name_or_path
+        except ValueError as exc:
+            raise ScenarioError(str(exc)) from None
     path = Path(name_or_path)
     if not path.exists():
         path = scenario_dir() / f"{name_or_path}.yaml"
@@ -269,9 +273,13 @@ def read_scenario(name_or_path: str) -> tuple[dict[str, Any], str]:
             f"scenarios {scenario_names()} (list them with: python -m simulator scenarios)"
         )
     try:
-        doc = yaml.safe_load(path.read_text())
+        doc = safe_yaml.read(path)
+    except safe_yaml.YamlLimitError as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{path}: not valid YAML: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     if not isinstance(doc, dict):
         raise ScenarioError(f"{path}: a scenario is a mapping with 'name' and 'resources'")
     return doc, str(path)

@@ -135,15 +135,16 @@ class Clients:
             cached = self._cache.get(cache_key)
         if cached is not None:
             return cached
-        import yaml
         from azure.mgmt.containerservice import ContainerServiceClient
         from kubernetes import config as k8s_config
+
+        from tasks.kubeconfig import parse_kubeconfig
 
         aks = self.arm(ContainerServiceClient, subscription_id)
         creds = aks.managed_clusters.list_cluster_user_credentials(resource_group, cluster)
         if not creds.kubeconfigs:
             raise LookupError(f"cluster {cluster} returned no kubeconfig")
-        doc = yaml.safe_load(creds.kubeconfigs[0].value or b"")
+        doc = parse_kubeconfig(creds.kubeconfigs[0].value, cluster=cluster)
         api = k8s_config.new_client_from_config_dict(doc)
         with self._lock:
             self._cache[cache_key] = api

@@ -27,7 +27,7 @@ def parse_id(resource_id: str) -> dict[str, str]:
     parts = resource_id.strip("/").split("/")
     low = [p.lower() for p in parts]
     out = {"subscription": parts[1] if len(parts) > 1 else "", "name": parts[-1]}
-    if "resourcegroups" in low:
+    if "resourcegroups" in low[:-1]:  # a trailing "resourceGroups" names no group
         out["resource_group"] = parts[low.index("resourcegroups") + 1]
     return out
 
