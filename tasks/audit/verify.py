@@ -59,16 +59,15 @@ def read_anchors(path: str) -> list[Anchor]:
     return anchors
 
 
-def _moved_from(rec: Record, by_hash: dict[str, int]) -> int | None:
-    """The seq this record was written at, when it was moved (its content hashes correctly
-    there, right after the record its prev_hash names)."""
-    if rec.prev_hash == GENESIS:
-        candidate = 1
-    elif rec.prev_hash in by_hash:
-        candidate = by_hash[rec.prev_hash] + 1
-    else:
-        return None
-    return candidate if candidate != rec.seq and rec.computed_hash(candidate) == rec.hash else None
+def _moved_from(rec: Record, by_hash: dict[str, int], window: int = 64) -> int | None:
+    """The seq this record was written at, when it was moved: its content hashes correctly
+    there. Tried: right after the record its prev_hash names, then nearby positions (a swap
+    moves that record too)."""
+    candidates = [1] if rec.prev_hash == GENESIS else (
+        [by_hash[rec.prev_hash] + 1] if rec.prev_hash in by_hash else [])
+    candidates += [s for d in range(1, window) for s in (rec.seq - d, rec.seq + d) if s > 0]
+    return next((c for c in candidates if c != rec.seq and rec.computed_hash(c) == rec.hash),
+                None)
 
 
 def verify_chain(records: Iterable[Record], head: tuple[int, str] | None,
