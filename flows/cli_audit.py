@@ -67,14 +67,18 @@ def parse_since(value: str) -> str:
     return when.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-def _resolve_run(audit: AuditStore, run: str) -> str:
+def _runs_starting(audit: AuditStore, prefix: str) -> list[str]:
     import sqlalchemy as sa
 
     from tasks.audit.db import LOG
 
     with audit.engine.connect() as conn:
-        ids = [r[0] for r in conn.execute(sa.select(LOG.c.run_id).distinct()
-                                          .where(LOG.c.run_id.startswith(run, autoescape=True)))]
+        return [r[0] for r in conn.execute(sa.select(LOG.c.run_id).distinct().where(
+            LOG.c.run_id.startswith(prefix, autoescape=True)))]
+
+
+def _resolve_run(audit: AuditStore, run: str) -> str:
+    ids = _runs_starting(audit, run)
     if run in ids:
         return run
     if len(ids) > 1:
@@ -143,7 +147,8 @@ def list_(since: Since = "", cluster: ClusterOpt = "", run: RunOpt = "",
 
 
 @audit_app.command()
-def show(which: Annotated[str, typer.Argument(help="a run id (or unique prefix), or a record's seq")],
+def show(which: Annotated[str, typer.Argument(
+        help="a run id (or unique prefix), or a record's seq as #N (or N when no run id starts so)")],
          output: Output = "table") -> None:
     """Show one run's records — evidence, then per fix: plan → decision → approval → intent →
     change → verification — or one record in full."""
@@ -152,10 +157,11 @@ def show(which: Annotated[str, typer.Argument(help="a run id (or unique prefix),
     if output not in ("table", "json"):
         _fail(f"unknown output {output!r}: table | json")
     audit = _open()
-    if which.isdigit():
-        recs = audit.records(seq=int(which))
+    seq = which.removeprefix("#")
+    if which.startswith("#") or (seq.isdigit() and not _runs_starting(audit, which)):
+        recs = audit.records(seq=int(seq)) if seq.isdigit() else []
         if not recs:
-            _fail(f"no audit record {which}; see `pullfix audit list`")
+            _fail(f"no audit record {seq}; see `pullfix audit list`")
         typer.echo(json.dumps(export_doc(recs[0]), indent=2, sort_keys=True))
         return
     recs = audit.records(run_id=_resolve_run(audit, which))

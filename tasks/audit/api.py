@@ -39,12 +39,12 @@ def _prepare(kind: Kind | str, data: Mapping[str, Any] | None, run_id: str
              ) -> tuple[Kind, dict[str, Any]]:
     k = _kind(kind)
     if not run_id:
-        raise AuditError(f"a {k} record needs the run_id of the flow run that writes it")
+        raise AuditError(f"{k} records need the run_id of the flow run that writes them")
     doc = to_jsonable_python(dict(data or {}), fallback=str)
     missing = [key for key in REQUIRED[k] if key not in doc]
     if missing:
-        raise AuditError(f"a {k} record needs {', '.join(missing)} in its data (what links it "
-                         "to its run and plan)")
+        raise AuditError(f"{k} records need {', '.join(missing)} in their data (what links "
+                         "them to their run and plan)")
     check_no_secrets(doc)
     return k, doc
 
