@@ -209,3 +209,10 @@ def test_approval_tokens_are_still_claimed_once() -> None:
     assert s.claim_token("uti-1", run_id="r", plan_hash=PLAN, approver="oid") is True
     assert s.claim_token("uti-1", run_id="r2", plan_hash=PLAN, approver="oid") is False
     assert (s.token_use("uti-1") or {})["run_id"] == "r"
+
+
+def test_a_store_url_is_shown_without_its_password() -> None:
+    from tasks.audit import safe_url
+
+    assert safe_url("postgresql+psycopg://pullfix:s3cr3t@db.internal:5432/audit") == \
+        "postgresql+psycopg://pullfix:***@db.internal:5432/audit"
