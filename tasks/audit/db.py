@@ -139,8 +139,14 @@ class AuditStore:
                 # two workers creating the store at once must not race on CREATE TABLE
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(804807)")
             _META.create_all(conn)
-            statements = {"sqlite": _APPEND_ONLY_SQLITE, "postgresql": _APPEND_ONLY_PG}
-            for ddl in statements.get(self.engine.dialect.name, []):
+            statements: list[str] = []
+            if self.engine.dialect.name == "sqlite":
+                statements = _APPEND_ONLY_SQLITE
+            elif self.engine.dialect.name == "postgresql" and conn.exec_driver_sql(
+                    "SELECT 1 FROM pg_trigger WHERE tgname = 'audit_log_append_only'").first() is None:
+                # only when missing: workers that may just INSERT/SELECT need no DDL rights
+                statements = _APPEND_ONLY_PG
+            for ddl in statements:
                 conn.exec_driver_sql(ddl)
             empty = conn.execute(sa.select(sa.func.count()).select_from(LOG)).scalar() == 0
             if empty and conn.execute(sa.select(HEAD.c.id)).first() is None:

@@ -14,11 +14,13 @@ from tasks.audit.errors import AuditError
 # a JWT (Entra access/id tokens): three base64url segments, the header starting {"
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
 _PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
-# key names (lower-cased, without separators) that hold a secret when they have a value
-_SECRET_KEYS = frozenset({"password", "passwd", "pwd", "secret", "clientsecret", "token",
-                          "accesstoken", "refreshtoken", "idtoken", "apikey", "privatekey",
-                          "connectionstring", "sastoken"})
-_SECRET_SUFFIXES = ("password", "secret", "token")
+# key names (lower-cased, without separators) that hold a secret when they have a value; a key
+# merely ending in "secret" is often a Kubernetes secret's *name* (pull_secret), so only these
+_SECRET_KEYS = frozenset({"password", "passwd", "pwd", "secret", "clientsecret", "appsecret",
+                          "sharedsecret", "secretvalue", "token", "accesstoken", "refreshtoken",
+                          "idtoken", "bearertoken", "sastoken", "apikey", "privatekey",
+                          "connectionstring", "accountkey", "primarykey", "secondarykey"})
+_SECRET_SUFFIXES = ("password", "passwd", "token")
 
 
 class SecretInAuditRecord(AuditError):
