@@ -7,6 +7,26 @@ that wrote it (a sweep's records carry the sweep's run id; a remediation names i
 :class:`tasks.fix.FixPlan` in ``data`` — the hash the approval, the Prefect transaction key
 and the audit records share. ``change`` and ``reconciled`` also name the ``intent`` (its
 ``seq``) they resolve. Evidence belongs to the run (one diagnosis backs all its plans).
+
+``REQUIRED`` lists the keys a kind must carry; these further keys are what ``audit show`` and
+the exports read (record them when known; more keys are kept as they are):
+
+================  ==========================================================================
+run-started       ``policy``, ``policy_hash``, ``mode``, ``sweep`` (the parent sweep's run id)
+sweep-started     ``policy``, ``policy_hash``, ``mode``, ``clusters``
+evidence          ``findings`` (list), ``root_causes`` (list of ``{"check": ...}``)
+plan              ``summary``, ``risk``, ``changes``, ``resolves`` (the ``FixPlan`` dump)
+decision          ``fix``, ``reason``, ``rule``, ``policy``, ``policy_hash``, ``approvers``
+approval          ``approver`` (``{"object_id", "name"}``), ``verified`` (how), ``comment``,
+                  ``token_id`` (the token's ``uti``, never the token)
+rejection         ``by`` (as ``approver``, when known), ``comment``
+change            ``change`` (``{"applied": [...], "x-ms-request-id", "x-ms-correlation-request-id"}``),
+                  ``reason``
+verification      ``fix``, ``detail``
+rollback          ``fix``, ``reason``, ``changes``
+run-ended         ``counts`` (outcome → number), ``changes``
+crashed           ``prefect_state``, ``found_by`` (run id)
+================  ==========================================================================
 """
 
 from __future__ import annotations

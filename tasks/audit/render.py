@@ -156,6 +156,9 @@ def to_html(records: Sequence[Record], *, problems: Sequence[Problem], gaps: Seq
     if gaps:
         parts.append("<p class=bad>Applied changes lacking records:</p><ul>" + "".join(
             f"<li class=bad>{e(g.message)}</li>" for g in gaps) + "</ul>")
+    else:
+        parts.append("<p class=ok>Complete: every applied change shown has its evidence, plan, "
+                     "decision, approval where the policy required one, and verification.</p>")
     runs: dict[str, list[Record]] = {}
     for r in records:
         runs.setdefault(r.run_id, []).append(r)
