@@ -248,7 +248,7 @@ def verify(
     """Check the chain (edits, deletions, reorders, truncation against the head row and any
     anchors) and that every applied change has its evidence, plan, decision, approval (where
     the policy needed one) and verification. Exit 0 intact and complete, 1 otherwise."""
-    from tasks.audit import AuditError, completeness, read_anchors, safe_url, verify_chain
+    from tasks.audit import GENESIS, AuditError, completeness, read_anchors, safe_url, verify_chain
 
     if output not in ("table", "json"):
         _fail(f"unknown output {output!r}: table | json")
@@ -258,14 +258,16 @@ def verify(
         _fail(str(exc))
     if file:
         recs = _archive(file)
-        head = (recs[-1].seq, recs[-1].hash) if recs else (0, "0" * 64)
+        # an archive has no head row: its last record is its head (anchors catch a cut end)
+        head: tuple[int, str] | None = (recs[-1].seq, recs[-1].hash) if recs else (0, GENESIS)
         where = file
     else:
         audit = _open()
-        recs, head, where = audit.records(), audit.head(), safe_url(audit.url)  # type: ignore[assignment]
+        recs, head, where = audit.records(), audit.head(), safe_url(audit.url)
     problems = verify_chain(recs, head, anchors)
     gaps, open_runs = completeness(recs)
-    applied = sum(1 for r in recs if r.kind in ("change", "reconciled") and r.payload.get("applied") is True)
+    applied = sum(1 for r in recs
+                  if r.kind in ("change", "reconciled") and r.payload.get("applied") is True)
     if output == "json":
         typer.echo(json.dumps({
             "store": where, "records": len(recs), "head": list(head) if head else None,

@@ -127,3 +127,17 @@ def test_html_export_is_one_self_contained_page_in_story_order(tmp_path: Path) -
               "approved by Alice Approver", "grant-pull-role applied", "grant-pull-role: verified"]
     positions = [run.index(s) for s in stages]
     assert positions == sorted(positions)
+
+
+@pytest.mark.usefixtures("two_runs")
+def test_html_export_of_a_tampered_log_says_so_first(tmp_path: Path) -> None:
+    # given the approval's approver edited in the file
+    from tests.auditlib import tamper
+
+    tamper("UPDATE audit_log SET data = replace(data, 'Alice', 'Mallory') WHERE seq = 5")
+    # when exported as html
+    text = pullfix("audit", "export", "--format", "html").stdout
+    # then the page opens with the broken chain, naming the record
+    assert "<p class=bad>The chain is NOT intact:</p><ul><li class=bad>record 5: its content does " \
+           "not match its hash (edited)</li></ul>" in text
+    assert text.index("NOT intact") < text.index("Run 7f3a")
