@@ -150,8 +150,10 @@ def list_(since: Since = "", cluster: ClusterOpt = "", run: RunOpt = "",
 def show(which: Annotated[str, typer.Argument(
         help="a run id (or unique prefix), or a record's seq as #N (or N when no run id starts so)")],
          output: Output = "table") -> None:
-    """Show one run's records — evidence, then per fix: plan → decision → approval → intent →
-    change → verification — or one record in full."""
+    """Show one run's story, or one record in full.
+
+    A run: its records grouped as an auditor reads them — evidence, then per fix: plan →
+    decision → approval → intent → change → verification."""
     from tasks.audit.render import export_doc, short_cluster, story
 
     if output not in ("table", "json"):
@@ -181,9 +183,10 @@ def export(
     out: Annotated[str, typer.Option("--out", help="write to this file (default: stdout)")] = "",
     since: Since = "", cluster: ClusterOpt = "", run: RunOpt = "",
 ) -> None:
-    """Export records: jsonl (every field; a full export re-verifies with `audit verify
-    --file`), csv, or one self-contained html page per run's story. The archival path: pullfix
-    never prunes the store."""
+    """Export records as jsonl, csv or one self-contained html page.
+
+    jsonl keeps every field (a full export re-verifies with `audit verify --file`); html tells
+    each run's story. This is the archival path: pullfix never prunes the store."""
     from tasks.audit import completeness, safe_url, verify_chain
     from tasks.audit.render import to_csv, to_html, to_jsonl
 
@@ -245,9 +248,11 @@ def verify(
         "--file", help="verify a full jsonl export (an archive) instead of the store")] = "",
     output: Output = "table",
 ) -> None:
-    """Check the chain (edits, deletions, reorders, truncation against the head row and any
-    anchors) and that every applied change has its evidence, plan, decision, approval (where
-    the policy needed one) and verification. Exit 0 intact and complete, 1 otherwise."""
+    """Check the log is intact and complete: exit 0 yes, 1 no (naming the first bad record).
+
+    Intact: no record edited, deleted, reordered or cut off (checked against the head row and
+    any anchors). Complete: every applied change has its evidence, plan, decision, approval
+    (where the policy needed one) and verification."""
     from tasks.audit import GENESIS, AuditError, completeness, read_anchors, safe_url, verify_chain
 
     if output not in ("table", "json"):
@@ -302,9 +307,11 @@ def verify(
 @audit_app.command("anchor")
 def anchor_(file: Annotated[str, typer.Argument(help="the operator's anchor file (appended to)")]
             ) -> None:
-    """Append the current head (seq, hash, at) to FILE, after verifying the chain. Keep FILE
-    where the store's writers cannot change it (another host, WORM storage, a ticket) and
-    pass it to `audit verify --anchor` to detect a cut-off end or a rewritten chain."""
+    """Append the current head (seq, hash, at) to FILE, after verifying the chain.
+
+    Keep FILE where the store's writers cannot change it (another host, WORM storage, a
+    ticket) and pass it to `audit verify --anchor` to detect a cut-off end or a rewritten
+    chain."""
     from tasks.audit import AuditError, read_anchors, safe_url, verify_chain
 
     audit = _open()

@@ -53,3 +53,22 @@ def test_two_processes_appending_at_once_keep_one_chain(tmp_path: Path) -> None:
     assert verify_chain(recs, store().head()) == []
     for name in ("a", "b"):
         assert [r.payload["i"] for r in recs if r.payload["writer"] == name] == list(range(60))
+
+
+def test_threads_of_one_process_appending_at_once_keep_one_chain() -> None:
+    # given six threads (as Prefect's thread pool runs tasks), 30 appends each
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tasks import audit
+    from tasks.audit import Kind
+
+    def write(n: int) -> None:
+        for i in range(30):
+            audit.record(Kind.EVIDENCE, {"writer": n, "i": i}, run_id=f"run-{n}")
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(write, range(6)))
+    # then one chain of 180
+    recs = store().records()
+    assert [r.seq for r in recs] == list(range(1, 181))
+    assert verify_chain(recs, store().head()) == []
