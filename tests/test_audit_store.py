@@ -78,6 +78,8 @@ def test_a_record_without_its_links_is_refused(kind: str, data: dict[str, object
      "data.before.password holds a value under a secret's name"),
     ({"admin_password": "p@ss"}, "data.admin_password holds a value under a secret's name"),
     ({"secret": "hunter2"}, "data.secret holds a value under a secret's name"),
+    ({"secret": "Zx8Q~abc/Def+ghi="}, "data.secret holds a value under a secret's name"),
+    ({"password": "apps/acr-pull"}, "data.password holds a value under a secret's name"),
     ({"sas_token": "sv=2024&sig=abc"}, "data.sas_token holds a value under a secret's name"),
     ({"key": "-----BEGIN RSA PRIVATE KEY-----\nMIIE..."}, "data.key contains a private key"),
 ])
@@ -88,18 +90,19 @@ def test_data_that_looks_like_a_secret_is_refused_and_not_echoed(data: dict[str,
         audit.record(Kind.EVIDENCE, data, run_id="run-1")
     # then it is refused, naming where (never what), and nothing is stored
     assert str(err.value).startswith(f"audit record refused: {where}")
-    for secret in (JWT, "Zx8Q~", "stale admin", "p@ss", "hunter2", "MIIE", "sig=abc"):
+    for secret in (JWT, "Zx8Q~", "stale admin", "p@ss", "hunter2", "MIIE", "sig=abc", "acr-pull"):
         assert secret not in str(err.value)
     assert store().records() == []
 
 
-def test_ids_hints_and_empty_secret_fields_are_not_secrets() -> None:
+def test_ids_hints_references_and_empty_secret_fields_are_not_secrets() -> None:
     # given what flows legitimately record about secrets
     seq = audit.record(Kind.APPROVAL, {
         "plan_hash": PLAN, "approver": {"object_id": "oid", "name": "Alice"},
         "token_id": "uti-AbC123", "password_hint": "Zx8", "valid_password_credentials": 0,
         "password_credential": {"key_id": "kid-1", "end": "2027-01-01"}, "secret": "",
-        "token": None, "pull_secret": "apps/acr-pull"}, run_id="run-1")
+        "token": None, "pull_secret": "apps/acr-pull",
+        "evidence": {"secret": "apps/acr-pull", "server": "acrprod.azurecr.io"}}, run_id="run-1")
     # then they are stored
     assert store().records(seq=seq)[0].payload["token_id"] == "uti-AbC123"
 

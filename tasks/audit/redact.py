@@ -21,6 +21,9 @@ _SECRET_KEYS = frozenset({"password", "passwd", "pwd", "secret", "clientsecret",
                           "idtoken", "bearertoken", "sastoken", "apikey", "privatekey",
                           "connectionstring", "accountkey", "primarykey", "secondarykey"})
 _SECRET_SUFFIXES = ("password", "passwd", "token")
+# under "secret", a Kubernetes Secret's ``namespace/name`` is a reference, not a secret value
+# (the pull-secret checks record which secret they read); nothing else is let through
+_K8S_REF = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?/[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?")
 
 
 class SecretInAuditRecord(AuditError):
@@ -47,7 +50,9 @@ def check_no_secrets(data: Any, path: str = "data") -> None:
     if isinstance(data, dict):
         for key, value in data.items():
             where = f"{path}.{key}"
-            if _secret_key(str(key)) and _has_value(value):
+            k8s_ref = str(key).lower() == "secret" and isinstance(value, str) \
+                and _K8S_REF.fullmatch(value) is not None
+            if _secret_key(str(key)) and _has_value(value) and not k8s_ref:
                 raise SecretInAuditRecord(
                     f"audit record refused: {where} holds a value under a secret's name; record "
                     "what the secret is (its id, hint or expiry), never the secret")
