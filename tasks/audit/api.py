@@ -97,7 +97,9 @@ def outcome(intent_seq: int, *, applied: bool, change: Mapping[str, Any] | None 
     k, doc = _prepare(kind, data, it.run_id)
 
     def only_once(conn: Connection) -> None:
-        done = conn.execute(sa.select(LOG).where(LOG.c.kind.in_(_OUTCOMES))).all()
+        # canonical JSON writes the link as "intent":N, — narrow in SQL, decide on the payload
+        done = conn.execute(sa.select(LOG).where(LOG.c.kind.in_(_OUTCOMES)).where(
+            LOG.c.data.contains(f'"intent":{intent_seq},', autoescape=True))).all()
         if intent_seq in _resolved([Record(**r._mapping) for r in done]):
             raise AuditError(f"intent {intent_seq} already has an outcome")
 
