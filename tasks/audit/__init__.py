@@ -11,9 +11,10 @@ prunes it: it outlives Prefect's flow-run retention and Azure's 90-day activity 
 record it touched (``verify.py``). Nothing written here is a secret: :func:`record` refuses
 data that looks like one.
 
-The flows call :func:`record` (any :class:`Kind`), :func:`intent` before each write and
-:func:`outcome` after it, and on start :func:`open_intents` / :func:`open_runs` to reconcile
-what a dead process left behind.
+The flows call :func:`record` (any :class:`Kind`) or the typed recorders in ``steps``
+(``steps.plan(run_id=, plan=)``, ``steps.decision``, ``steps.approval``, ...), :func:`intent`
+(or ``steps.intent``) before each write and :func:`outcome` after it, and on start
+:func:`open_intents` / :func:`open_runs` to reconcile what a dead process left behind.
 """
 
 from tasks.audit.api import OpenIntent, OpenRun, intent, open_intents, open_runs, outcome, record
