@@ -141,3 +141,17 @@ def test_html_export_of_a_tampered_log_says_so_first(tmp_path: Path) -> None:
     assert "<p class=bad>The chain is NOT intact:</p><ul><li class=bad>record 5: its content does " \
            "not match its hash (edited)</li></ul>" in text
     assert text.index("NOT intact") < text.index("Run 7f3a")
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("sqlite:////nonexistent/dir/audit.db", "cannot open the audit store "
+     "sqlite:////nonexistent/dir/audit.db: unable to open database file (check PULLFIX_AUDIT_URL / "
+     "PULLFIX_HOME)"),
+    ("postgres:s3cr3t@db", "cannot open the audit store (a URL SQLAlchemy cannot parse): Could not "
+     "parse SQLAlchemy URL from given URL string (check PULLFIX_AUDIT_URL / PULLFIX_HOME)"),
+])
+def test_a_store_that_cannot_be_opened_is_named_without_its_password(
+        url: str, message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PULLFIX_AUDIT_URL", url)
+    got = pullfix("audit", "verify")
+    assert (got.returncode, got.stderr.strip()) == (2, f"pullfix: {message}")

@@ -79,7 +79,10 @@ def _now() -> str:
 
 def safe_url(url: str) -> str:
     """The URL to show a person: a PostgreSQL password never reaches output."""
-    return sa.engine.make_url(url).render_as_string(hide_password=True)
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "(a URL SQLAlchemy cannot parse)"  # it may hold a password: never echoed
 
 
 @dataclass(frozen=True)
