@@ -201,6 +201,7 @@ def version() -> None:
     typer.echo(v("pullfix"))
 
 
+from flows.cli_audit import register as register_audit  # noqa: E402
 from flows.cli_diagnose import register  # noqa: E402 - the commands attach to ``app`` above
 from flows.cli_policy import register as register_policy  # noqa: E402
 from flows.cli_remediate import register as register_remediate  # noqa: E402
@@ -208,6 +209,7 @@ from flows.cli_remediate import register as register_remediate  # noqa: E402
 register(app)
 register_remediate(app)
 register_policy(app)
+register_audit(app)
 
 if __name__ == "__main__":
     app()
