@@ -289,7 +289,7 @@ def _unapprovable(policy: Policy) -> tuple[list[str], _Where]:
     (decision, approvers empty) state is followed: at most six per fix, however many overrides."""
     found: list[str] = []
     first: _Where = ("defaults",)
-    for fix, risk in CATALOGUE.items():
+    for fix, risk in FIX_RISKS.items():
         state: _State = (policy.defaults.decision, not policy.defaults.approvers)
         at: _Where = ("defaults",)
         if fix in policy.fixes:
@@ -328,7 +328,7 @@ class Policy(_Model):
         if self.mode == "apply" and not self.allow_unauthenticated_ui_approvals:
             fixes, where = _unapprovable(self)
             if fixes:
-                named = "every fix" if len(fixes) == len(CATALOGUE) else ", ".join(f"'{f}'" for f in fixes)
+                named = "every fix" if len(fixes) == len(FIX_RISKS) else ", ".join(f"'{f}'" for f in fixes)
                 raise PydanticCustomError(
                     "no_approvers", "{fixes}: sign-off with no approvers, so nobody can approve it; add "
                     "approvers (user:<upn or object id> or group:<name or object id>) to defaults or to "
