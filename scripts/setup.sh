@@ -20,3 +20,12 @@ if [ "${PULLFIX_SKIP_AZCLI:-0}" != "1" ]; then
   [ -x .azcli/bin/python ] || $UV venv --quiet --python "$PY" .azcli
   $UV pip install --quiet --python .azcli/bin/python -r requirements-azcli.lock
 fi
+
+# PostgreSQL server binaries: the audit store (PULLFIX_AUDIT_URL) is tested against a real one
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ "${PULLFIX_SKIP_POSTGRES:-0}" != "1" ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "setup: PostgreSQL server binaries are missing; install Debian's 'postgresql' package" >&2
+  fi
+fi
