@@ -16,10 +16,12 @@ decision, approval, change and verification.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
 import threading
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
@@ -29,6 +31,7 @@ from prefect.transactions import get_transaction, transaction
 
 from policies.decide import Decision, decide
 from policies.model import Policy, duration_seconds, load_policy
+from tasks import audit
 from tasks.approval import (
     ApprovalError,
     Approvers,
@@ -37,6 +40,7 @@ from tasks.approval import (
     resolve_approvers,
     verify_token,
 )
+from tasks.audit import steps as audit_steps
 from tasks.clients import Clients
 from tasks.contract import ClusterRef, Finding, Frozen, Target
 from tasks.diagnose import ClusterDiagnosis
@@ -111,22 +115,35 @@ def _undo(txn: Any) -> None:
 def _apply_and_judge(plan: FixPlan, target: Target, reads: Reads, *, passed_before: list[str],
                      bounds: Bounds) -> tuple[Outcome, str, FixResult | None, dict[str, Any]]:
     """Apply one fix and judge it by what it claims: its own checks pass (bounded wait) and
-    nothing that passed before fails now; otherwise undo it (if it can be undone)."""
+    nothing that passed before fails now; otherwise undo it (if it can be undone). The audit
+    log gets the intent before the first write and its outcome after, so a process that dies
+    in between leaves an open intent the next run reconciles."""
     detail: dict[str, Any] = {}
     result: FixResult | None = None
     cls = load_fixes()[plan.fix]
+    run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
+    intent = audit_steps.intent(run_id=run_id, plan=plan)
+    outcome_recorded = False
     try:
         # keyed by plan *and* run: a key alone would make a later run of the same plan (after
         # someone reverted the fix) find the old commit and skip the work
-        run_id = get_run_context().flow_run.id  # type: ignore[union-attr]
         with transaction(key=f"fix-{plan.hash[:24]}-{run_id}", write_on_commit=False):
-            result = apply_task(plan, reads)
+            try:
+                result = apply_task(plan, reads)
+            except Exception as exc:
+                audit.outcome(intent, applied=False, reason=f"apply failed: {describe(exc)}")
+                outcome_recorded = True
+                raise
+            audit.outcome(intent, applied=True, change=audit_steps.result_change(result),
+                          reason="applied")
+            outcome_recorded = True
             ok, detail = verify_own(plan, target, reads, seconds=bounds.fix_checks)
             if ok:
                 broke = regressions(passed_before, target, reads)
                 if broke:
                     detail["broke"] = broke
                     ok = False
+            audit_steps.verification(run_id=run_id, plan=plan, ok=ok, detail=detail)
             if not ok:
                 raise VerificationFailed(detail)
     except VerificationFailed:
@@ -136,8 +153,11 @@ def _apply_and_judge(plan: FixPlan, target: Target, reads: Reads, *, passed_befo
                 f"{k}: {v}" for k, v in detail.get("broke", {}).items())
         if not cls.reversible:
             return Outcome.FAILED, why + " (not reversible: left in place)", result, detail
+        audit_steps.rollback(run_id=run_id, plan=plan, reason=why, result=result)
         return Outcome.ROLLED_BACK, why + "; rolled back", result, detail
     except Exception as exc:  # noqa: BLE001 - a failed apply is recorded with its reason
+        if not outcome_recorded:
+            audit.outcome(intent, applied=False, reason=f"apply failed: {describe(exc)}")
         return Outcome.FAILED, f"apply failed: {describe(exc)}", result, detail
     return Outcome.APPLIED, "applied; its own checks pass", result, detail
 
@@ -177,7 +197,6 @@ def _expire(run_id: Any, plan: FixPlan) -> None:
 
 def _forget_input(run_id: Any, key: str) -> None:
     """No token stays in Prefect's database: delete the stored run input."""
-    from prefect import get_run_logger
     from prefect.input.actions import delete_flow_run_input
 
     try:
@@ -241,6 +260,8 @@ class _Place(Frozen):
     ref: ClusterRef
     tags: dict[str, str]
     subscription_name: str
+    policy: str
+    policy_hash: str
 
 
 def _handle(plan: FixPlan, finding: Finding, target: Target, *, pass_no: int, pol: Policy,
@@ -251,6 +272,10 @@ def _handle(plan: FixPlan, finding: Finding, target: Target, *, pass_no: int, po
                       resource_group=place.ref.resource_group, now=dt.datetime.now(dt.UTC),
                       changes_so_far_run=changes_run, changes_so_far_sweep=changes_sweep)
     d = decision.model_dump(mode="json")
+    run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
+    audit_steps.plan(run_id=run_id, plan=plan)
+    audit_steps.decision(run_id=run_id, plan=plan, decision=decision, policy=place.policy,
+                         policy_hash=place.policy_hash)
 
     def record(outcome: Outcome, reason: str, **more: Any) -> FixRecord:
         return FixRecord(fix=plan.fix, plan=plan, outcome=outcome, reason=reason,
@@ -276,7 +301,16 @@ def _handle(plan: FixPlan, finding: Finding, target: Target, *, pass_no: int, po
                                         bounds.approval_poll,
                                         pol.allow_unauthenticated_ui_approvals)
         if not ok:
+            audit_steps.rejection(run_id=run_id, plan=plan, reason=why)
             return record(Outcome.REJECTED, why)
+        approver = approval.get("approver")
+        audit_steps.approval(run_id=run_id, plan=plan,
+                             approver=approver if isinstance(approver, dict) else
+                             {"object_id": "", "name": str(approver)},
+                             verified=str(approval.get("verified", "Prefect UI form (no "
+                                                                  "identity; policy allows it)")),
+                             comment=str(approval.get("comment", "")),
+                             token_id=str(approval.get("token_id", "")))
     outcome, why, result, detail = _apply_and_judge(
         plan, target, reads, passed_before=passing_checks(diagnosis, target), bounds=bounds)
     return record(outcome, why, approval=approval, result=result, verification=detail)
@@ -302,8 +336,8 @@ def _pods_signature(diagnosis: ClusterDiagnosis) -> set[tuple[str, str]]:
 def remediate_cluster(cluster: str, policy: str = "policies/default.yaml",
                       sign_off: str = "wait", verify_seconds: float | None = None,
                       propagation_seconds: float | None = None,
-                      approval_poll_seconds: int = 10, changes_before: int = 0
-                      ) -> RemediationReport:
+                      approval_poll_seconds: int = 10, changes_before: int = 0,
+                      sweep_run_id: str = "") -> RemediationReport:
     """Remediate one cluster under a policy file until its pods pull or no pass makes
     progress. ``sign_off``: ``wait`` pauses for each sign-off (one-off runs), ``defer`` leaves
     them pending (sweeps). ``verify_seconds`` / ``propagation_seconds`` override the policy's
@@ -313,7 +347,14 @@ def remediate_cluster(cluster: str, policy: str = "policies/default.yaml",
     reads = Reads(Clients())
     ref = resolve_cluster(reads, cluster)
     place = _Place(ref=ref, tags=dict(reads.cluster(ref).tags or {}),
-                   subscription_name=dict(reads.subscriptions()).get(ref.subscription_id, ""))
+                   subscription_name=dict(reads.subscriptions()).get(ref.subscription_id, ""),
+                   policy=policy, policy_hash=audit_steps.file_hash(policy))
+    run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
+    _record_crashed_runs(run_id)
+    audit.record(audit.Kind.RUN_STARTED, {"policy": policy, "policy_hash": place.policy_hash,
+                                          "mode": pol.mode, "sweep": sweep_run_id,
+                                          "host": socket.gethostname(), "pid": os.getpid()},
+                 run_id=run_id, cluster=ref.id)
     records: list[FixRecord] = []
     passes: list[PassRecord] = []
     tried: set[str] = set()
@@ -326,8 +367,11 @@ def remediate_cluster(cluster: str, policy: str = "policies/default.yaml",
         if diagnosis.error:
             error = diagnosis.error
             break
+        audit.record(audit.Kind.EVIDENCE, _evidence(diagnosis, number), run_id=run_id,
+                     cluster=ref.id)
         if number == 1:
             first_failing = diagnosis.failing_checks
+            _reconcile_intents(ref, diagnosis, reads, run_id)
         if not diagnosis.pods:
             passes.append(PassRecord(number=number, failing_pods=0, failing_checks=[],
                                      planned=[], applied=[], note="no pod fails to pull"))
@@ -370,8 +414,94 @@ def remediate_cluster(cluster: str, policy: str = "policies/default.yaml",
             break  # no progress this pass: what is left waits for a person
         _settle(reads, ref, before=_pods_signature(diagnosis), seconds=bounds.fix_checks)
     report = _verdict(ref, policy, pol, records, passes, first_failing, changes, error, reads)
+    audit.record(audit.Kind.RUN_ENDED, {"outcome": report.outcome.value, "counts": report.counts,
+                                        "changes": report.changes, "summary": report.summary,
+                                        "remaining": report.remaining},
+                 run_id=run_id, cluster=ref.id)
     _publish(report)
     return report
+
+
+def _evidence(diagnosis: ClusterDiagnosis, number: int) -> dict[str, Any]:
+    """What a pass's plans rest on, for the audit log: each finding with its evidence lines
+    (the raw data stays in the Prefect artifact)."""
+    return {"pass": number, "failing_pods": sorted({f"{r.pod.namespace}/{r.pod.name}"
+                                                    for r in diagnosis.pods}),
+            "findings": [{"check": f.check, "status": f.status.value, "summary": f.summary,
+                          "root_cause": f.root_cause,
+                          "evidence": [f"{e.source}: {e.detail}" for e in f.evidence]}
+                         for f in diagnosis.findings],
+            "root_causes": [{"check": c.check, "key": c.key, "summary": c.summary}
+                            for c in diagnosis.root_causes]}
+
+
+def _reconcile_intents(ref: ClusterRef, diagnosis: ClusterDiagnosis, reads: Reads,
+                       run_id: str) -> None:
+    """A process that died between an intent and its outcome left a change recorded nowhere:
+    look at the cloud now. If the same plan is still planned, its change is not there; if
+    not, it was applied (the cause it fixed is gone)."""
+    mine = [i for i in audit.open_intents() if i.cluster.lower() == ref.id.lower()
+            and i.run_id != run_id]
+    if not mine:
+        return
+    planned = {p.hash for p, _, _ in planned_fixes(Reads(reads.clients), diagnosis)}
+    for it in mine:
+        applied = it.plan_hash not in planned
+        audit.outcome(it.seq, applied=applied, reconciled_by=run_id,
+                      reason="found in place by a later run" if applied else
+                      "not in place: the same plan is still needed")
+
+
+def _process_alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _record_crashed_runs(run_id: str) -> None:
+    """Runs that started and never ended: if Prefect says they are over, or they ran on this
+    host in a process that no longer exists (Prefect would show them RUNNING forever), record
+    them as crashed in the audit log and mark the Prefect run Crashed."""
+    import socket
+    from uuid import UUID
+
+    from prefect import get_client
+    from prefect.states import Crashed
+
+    open_ = [r for r in audit.open_runs() if r.run_id != run_id]
+    if not open_:
+        return
+    started = {r.run_id: r.payload for r in audit.store().records(
+        kinds=(audit.Kind.RUN_STARTED.value,)) if r.run_id in {o.run_id for o in open_}}
+    host = socket.gethostname()
+    with get_client(sync_client=True) as client:
+        for r in open_:
+            info = started.get(r.run_id, {})
+            try:
+                state = client.read_flow_run(UUID(r.run_id)).state
+            except Exception as exc:  # noqa: BLE001 - unknown to this Prefect server: leave it
+                get_run_logger().debug("run %s not found in Prefect: %s", r.run_id, exc)
+                continue
+            word = state.type.value if state else ""
+            dead_here = info.get("host") == host and isinstance(info.get("pid"), int) and \
+                not _process_alive(int(info["pid"]))
+            if word in ("RUNNING", "PAUSED", "PENDING", "SCHEDULED") and not dead_here:
+                continue  # still running somewhere: its own end will be recorded
+            if word == "RUNNING" and dead_here:
+                client.set_flow_run_state(UUID(r.run_id), Crashed(
+                    message=f"pullfix: the process (pid {info['pid']} on {host}) is gone"),
+                    force=True)
+            audit.record(audit.Kind.CRASHED, {
+                "reason": "the run ended without recording its end" + (
+                    f" (its process, pid {info.get('pid')} on {host}, is gone)" if dead_here
+                    else ""),
+                "prefect_state": word, "found_by": run_id}, run_id=r.run_id, cluster=r.cluster)
 
 
 def _settle(reads: Reads, ref: ClusterRef, *, before: set[tuple[str, str]], seconds: float,

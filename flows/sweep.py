@@ -65,7 +65,16 @@ def fleet_sweep(mode: str = "plan", subscriptions: list[str] | None = None,
             PROGRESS(i, len(futures), results[-1].cluster.name)
     summary = sweep_json(results, mode=mode)
     if mode == "apply":
+        from prefect.context import get_run_context
+
         from flows.remediate import remediate_cluster
+        from tasks import audit
+        from tasks.audit.steps import file_hash
+
+        sweep_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
+        audit.record(audit.Kind.SWEEP_STARTED, {
+            "policy": policy, "policy_hash": file_hash(policy or ""), "mode": mode,
+            "clusters": [d.cluster.id for d in results if d.failing_checks]}, run_id=sweep_id)
 
         changes = 0
         remediations = []
@@ -74,13 +83,15 @@ def fleet_sweep(mode: str = "plan", subscriptions: list[str] | None = None,
                 continue
             r = remediate_cluster(cluster=d.cluster.id, policy=policy or "",
                                   sign_off="defer", verify_seconds=verify_seconds,
-                                  changes_before=changes).as_json()
+                                  changes_before=changes, sweep_run_id=sweep_id).as_json()
             changes += r["changes"]
             remediations.append(r)
         summary["remediations"] = remediations
         summary["outcomes"] = {k: sum(r["counts"].get(k, 0) for r in remediations)
                                for k in (remediations[0]["counts"] if remediations else {})}
         summary["changes"] = changes
+        audit.record(audit.Kind.RUN_ENDED, {"counts": summary["outcomes"], "changes": changes},
+                     run_id=sweep_id)
     create_markdown_artifact(key="fleet-sweep", markdown=_markdown(summary),
                              description="pullfix fleet sweep")
     create_table_artifact(key="fleet-sweep-root-causes", table=[

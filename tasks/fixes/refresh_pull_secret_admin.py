@@ -73,8 +73,8 @@ class RefreshPullSecretAdmin(Fix):
                 continue
             changes.append(Change(resource=k8s_id(target.cluster.id, "Secret", ns, name),
                                   operation="update", api="k8s PATCH secret",
-                                  before={"password": "stale admin password"},
-                                  after={"password": "current admin password (listCredentials)",
+                                  before={"password_state": "stale admin password"},
+                                  after={"password_state": "current admin password (listCredentials)",
                                          "backup": f"{ns}/{name}{SUFFIX}"}))
         if not changes:
             return None

@@ -67,8 +67,8 @@ class RotateClusterSpSecret(Fix):
                             after={"password_credential": "new password credential"}),
                      Change(resource=target.cluster.id, operation="action",
                             api="ARM POST managedClusters/resetServicePrincipalProfile (LRO)",
-                            before={"client_id": app_id, "secret": "expired"},
-                            after={"client_id": app_id, "secret": "the new password credential"})),
+                            before={"client_id": app_id, "secret_state": "expired"},
+                            after={"client_id": app_id, "secret_state": "the new password credential"})),
             params={"app_id": app_id, "app_object_id": app.id},
             pods=(f"{target.pod.namespace}/{target.pod.name}",) if target.pod else ())
 

@@ -83,9 +83,9 @@ class RotatePullSecretSp(Fix):
             changes += [Change(resource=k8s_id(target.cluster.id, "Secret", ns, name),
                                operation="update", api="k8s PATCH secret",
                                before={"server": c.server, "username": c.username,
-                                       "password": "refused"},
+                                       "password_state": "refused"},
                                after={"server": c.server, "username": c.username,
-                                      "password": "the new password credential"})]
+                                      "password_state": "the new password credential"})]
         if not entries:
             return None
         return FixPlan(
