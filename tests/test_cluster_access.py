@@ -1,0 +1,122 @@
+"""pullfix reaches the clusters real fleets run: an Entra ID cluster with local accounts
+disabled (its own Entra token for the AKS server application), a private cluster (kubectl
+through managedClusters/runCommand) and a stopped one (reported, never touched) — diagnosed and
+remediated end to end, with the access path named in the diagnosis."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from azure.mgmt.containerservice import models as aks
+
+from flows.remediate import remediate_cluster
+from tasks.diagnose import diagnose_cluster
+from tasks.kube_access import AccessPath, ClusterStopped, access_path
+from tasks.reads import Reads
+from tasks.report import cluster_json, cluster_markdown
+from tests.checklib import cluster_refs
+from tests.scenariolib import kube, wait_running
+from tests.simharness import ROOT, Sim
+
+DEFAULT = str(ROOT / "policies" / "default.yaml")
+
+
+@pytest.mark.parametrize(("doc", "path"), [
+    ({}, AccessPath.LOCAL_ACCOUNT),
+    ({"aad_profile": aks.ManagedClusterAADProfile(managed=True)}, AccessPath.ENTRA),
+    ({"aad_profile": aks.ManagedClusterAADProfile(managed=True),
+      "api_server_access_profile": aks.ManagedClusterAPIServerAccessProfile(
+          enable_private_cluster=True)}, AccessPath.RUN_COMMAND),
+    ({"aad_profile": aks.ManagedClusterAADProfile(managed=True),
+      "api_server_access_profile": aks.ManagedClusterAPIServerAccessProfile(
+          enable_private_cluster=True),
+      "power_state": aks.PowerState(code="Stopped")}, AccessPath.STOPPED),
+])
+def test_the_access_path_follows_the_clusters_arm_document(doc: dict[str, Any],
+                                                           path: AccessPath) -> None:
+    # given a cluster's ARM document, when pullfix chooses how to reach it
+    assert access_path(aks.ManagedCluster(location="eastus", **doc)) is path
+
+
+def _heal(sim: Sim, sim_env: Callable[[Sim], None], tmp_path: Any, access: str) -> None:
+    # given a cluster whose kubelet identity lacks AcrPull, reached through `access`
+    ref = cluster_refs(sim)["aks-app"]
+    diagnosis = diagnose_cluster(Reads(sim.clients()), ref)
+    # then the diagnosis names the path, the cause and the fix
+    assert diagnosis.error is None and diagnosis.access == access
+    assert cluster_json(diagnosis)["access"] == access
+    assert f"Reached through: **{access}**" in cluster_markdown(diagnosis)
+    assert diagnosis.failing_checks == ["kubelet-identity-has-pull-role"]
+    assert {(p.pod.namespace, p.pod.workload.name if p.pod.workload else "")
+            for p in diagnosis.pods} == {("web", "web")}
+    # when it is remediated under the default policy, grant-pull-role is applied and verified
+    sim_env(sim)
+    summary = remediate_cluster(cluster="aks-app", policy=DEFAULT, sign_off="defer",
+                                verify_seconds=30)
+    assert [(r["fix"], r["outcome"]) for r in summary["records"]] == [
+        ("grant-pull-role", "applied")], summary["records"]
+    # then the pods pull and run (read the same way)
+    wait_running(kube(sim, "aks-app", tmp_path), "web", "web", seconds=30)
+
+
+def test_an_entra_id_cluster_without_local_accounts_is_diagnosed_and_healed(
+        sim_pool: Any, sim_env: Callable[[Sim], None], prefect_harness: None,
+        tmp_path: Any) -> None:
+    sim = sim_pool.get("aad-cluster-missing-pull-role")
+    _heal(sim, sim_env, tmp_path, "entra")
+    # no kubeconfig with a static credential was asked for
+    assert not any("listClusterAdminCredential" in k for k in sim.stats())
+
+
+def test_a_private_cluster_is_diagnosed_and_healed_through_run_command(
+        sim_pool: Any, sim_env: Callable[[Sim], None], prefect_harness: None,
+        tmp_path: Any) -> None:
+    sim = sim_pool.get("private-cluster-missing-pull-role")
+    _heal(sim, sim_env, tmp_path, "run-command")
+    stats = sim.stats()
+    # every Kubernetes read went through managedClusters/runCommand and its command results
+    assert any(k.startswith("POST ") and k.endswith("/runCommand") for k in stats), stats
+    assert any("/commandResults/" in k for k in stats), stats
+    assert not any(k.startswith("GET /k8s/") for k in stats), stats
+
+
+def test_a_stopped_cluster_is_reported_not_diagnosed_and_nothing_is_changed(
+        sim_pool: Any, sim_env: Callable[[Sim], None], prefect_harness: None) -> None:
+    # given a stopped cluster whose pods could not pull were it running
+    sim = sim_pool.get("stopped-cluster")
+    ref = cluster_refs(sim)["aks-app"]
+    reads = Reads(sim.clients())
+    diagnosis = diagnose_cluster(reads, ref)
+    # then it is reported stopped, not diagnosed — not as an error, and with nothing to fix
+    assert diagnosis.access == "stopped" and diagnosis.error is None
+    assert (diagnosis.not_diagnosed or "").startswith("stopped, not diagnosed")
+    assert "**Not diagnosed:** stopped, not diagnosed" in cluster_markdown(diagnosis)
+    assert diagnosis.findings == () and diagnosis.pods == ()
+    # and anything that would read or patch its Kubernetes objects refuses
+    with pytest.raises(ClusterStopped, match="is stopped"):
+        reads.kube(ref)
+    # when remediated with everything on auto, nothing is planned and nothing is written
+    sim_env(sim)
+    summary = remediate_cluster(cluster="aks-app",
+                                policy=str(ROOT / "tests" / "policies" / "all-auto.yaml"),
+                                verify_seconds=5)
+    assert summary["records"] == []
+    assert sim.journal() == []
+
+
+def test_a_missing_azure_rbac_role_is_reported_by_name(sim_pool: Any) -> None:
+    # given an Entra ID cluster with Azure RBAC on which pullfix holds no data-plane role
+    sim = sim_pool.get("aad-cluster-without-rbac-reader")
+    ref = cluster_refs(sim)["aks-app"]
+    diagnosis = diagnose_cluster(Reads(sim.clients()), ref)
+    # then the cluster's 403 is the result, naming the role to assign and where
+    assert diagnosis.access == "entra"
+    assert diagnosis.error is not None
+    assert diagnosis.error.startswith("cannot read the cluster's pods over entra: 403 Forbidden: "
+                                      'pods is forbidden: User "')
+    assert "User does not have access to the resource in Azure." in diagnosis.error
+    assert (f"assign pullfix's identity the 'Azure Kubernetes Service RBAC Reader' role on the "
+            f"cluster {ref.id}") in diagnosis.error
+    assert sim.journal() == []
