@@ -17,7 +17,7 @@ from typing import Any
 
 import jwt
 
-from simulator.core import authz, errors
+from simulator.core import apiversions, authz, errors
 from simulator.core.ids import key, parse, required_action
 from simulator.core.routing import HOST_SERVICES, ROUTER, Caller, Ctx, Reply, Route, Unreachable
 
@@ -204,6 +204,8 @@ class Dispatcher:
                     "The api-version query parameter (?api-version=) is required for all "
                     "requests.",
                 )
+            if ctx.api_version:
+                apiversions.check(ctx.path, ctx.api_version)
             extra = self._throttle(ctx, route.write)
             self._authorize(ctx, route)
         elif route.service == "graph":
