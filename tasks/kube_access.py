@@ -189,7 +189,7 @@ class RunCommandApiClient(k8s.ApiClient):
         else:
             why, message, status = "InternalError", (reason or logs.strip() or
                                                      "kubectl failed with no output"), 500
-        body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                 "message": message, "reason": why, "code": status}
         return _Response(status, why, json.dumps(body).encode(),
                          {"content-type": "application/json"})
