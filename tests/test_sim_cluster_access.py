@@ -66,8 +66,8 @@ def test_the_kubernetes_api_takes_only_entra_tokens_for_the_aks_server_audience(
 
 
 def test_azure_rbac_refuses_a_read_the_callers_roles_do_not_grant(sim_pool: Any) -> None:
-    # given pullfix holds AKS RBAC Writer, which has no nodes/read data action
-    sim = sim_pool.get("aad-cluster-missing-pull-role")
+    # given pullfix holds no AKS RBAC role on the Entra ID cluster
+    sim = sim_pool.get("aad-cluster-without-rbac-reader")
     server = _kubeconfig(sim)["clusters"][0]["cluster"]["server"]
     denied = requests.get(f"{server}/api/v1/nodes", verify=sim.ca, timeout=30, headers={
         "Authorization": f"Bearer {sim.token(AKS_SERVER + '/.default')}"})
