@@ -104,8 +104,12 @@ def diagnose_cluster(reads: Reads, ref: ClusterRef, *, namespace: str | None = N
     try:
         access = reads.kube_access(ref)
     except Exception as exc:  # noqa: BLE001 - an unreadable cluster is a result, not a crash
+        hint = ""
+        if getattr(exc, "status_code", None) == 403:
+            hint = (" — give pullfix's identity the 'Azure Kubernetes Service Cluster User Role' "
+                    f"(Reader to read the cluster) on {ref.id}")
         return ClusterDiagnosis(cluster=ref, error=f"cannot reach the cluster: {describe(exc)}"
-                                                   f"{access_hint(AccessPath.LOCAL_ACCOUNT, ref, exc)}")
+                                                   f"{hint}")
     if access.path is AccessPath.STOPPED:
         # no API server to read; and nothing must be planned, reconciled or patched on it
         return ClusterDiagnosis(cluster=ref, access=access.path.value,
@@ -115,8 +119,8 @@ def diagnose_cluster(reads: Reads, ref: ClusterRef, *, namespace: str | None = N
                 if namespace is None or p.namespace == namespace]
     except Exception as exc:  # noqa: BLE001 - an unreachable cluster is a result, not a crash
         return ClusterDiagnosis(cluster=ref, access=access.path.value,
-                                error=f"cannot read the cluster's pods over {access.path.value}: "
-                                      f"{describe(exc)}{access_hint(access.path, ref, exc)}")
+                                error=f"cannot read the cluster's pods: {describe(exc)}"
+                                      f"{access_hint(access.path, ref, exc)}")
     by_signature: dict[tuple[Any, ...], list[FailingPod]] = {}
     for pod in pods:
         by_signature.setdefault(_signature(pod), []).append(pod)
@@ -181,8 +185,9 @@ def access_hint(path: AccessPath, ref: ClusterRef, exc: BaseException) -> str:
     if path is AccessPath.RUN_COMMAND:
         return (f" — assign pullfix's identity the 'Azure Kubernetes Service Cluster Admin Role' "
                 f"(managedClusters/runCommand/action) on the cluster {ref.id}")
-    return (" — the cluster rejected the kubeconfig from listClusterUserCredential: give "
-            "pullfix's identity the 'Azure Kubernetes Service Cluster User Role' on the cluster")
+    return (" — the cluster rejected the kubeconfig from listClusterUserCredential: with "
+            "local accounts disabled or Entra ID integration, give pullfix's identity "
+            "'Azure Kubernetes Service RBAC Reader' on the cluster")
 
 
 __all__ = ["Category", "ClusterDiagnosis", "PodReport", "RootCause", "diagnose_cluster",

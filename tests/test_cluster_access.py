@@ -114,7 +114,7 @@ def test_a_missing_azure_rbac_role_is_reported_by_name(sim_pool: Any) -> None:
     # then the cluster's 403 is the result, naming the role to assign and where
     assert diagnosis.access == "entra"
     assert diagnosis.error is not None
-    assert diagnosis.error.startswith("cannot read the cluster's pods over entra: 403 Forbidden: "
+    assert diagnosis.error.startswith("cannot read the cluster's pods: 403 Forbidden: "
                                       'pods is forbidden: User "')
     assert "User does not have access to the resource in Azure." in diagnosis.error
     assert (f"assign pullfix's identity the 'Azure Kubernetes Service RBAC Reader' role on the "
