@@ -120,3 +120,24 @@ def test_a_missing_azure_rbac_role_is_reported_by_name(sim_pool: Any) -> None:
     assert (f"assign pullfix's identity the 'Azure Kubernetes Service RBAC Reader' role on the "
             f"cluster {ref.id}") in diagnosis.error
     assert sim.journal() == []
+
+
+@pytest.mark.parametrize(("cluster", "access", "namespace", "workload"), [
+    ("aks-ledger-prod", "entra", "finance", "ledger"),
+    ("aks-intranet-prod", "run-command", "intranet", "portal"),
+])
+def test_the_demo_fleets_entra_and_private_clusters_are_diagnosed_and_healed(
+        cluster: str, access: str, namespace: str, workload: str, sim_pool: Any,
+        sim_env: Callable[[Sim], None], prefect_harness: None, tmp_path: Any) -> None:
+    # given the demo fleet's Entra ID cluster (local accounts disabled) and private cluster
+    sim = sim_pool.get("demo")
+    diagnosis = diagnose_cluster(Reads(sim.clients()), cluster_refs(sim)[cluster])
+    assert (diagnosis.access, diagnosis.failing_checks) == (
+        access, ["kubelet-identity-has-pull-role"])
+    # when remediated under the default policy, the pull role is granted and verified
+    sim_env(sim)
+    summary = remediate_cluster(cluster=cluster, policy=DEFAULT, sign_off="defer",
+                                verify_seconds=30)
+    assert [(r["fix"], r["outcome"]) for r in summary["records"]] == [
+        ("grant-pull-role", "applied")], summary["records"]
+    wait_running(kube(sim, cluster, tmp_path), namespace, workload, seconds=30)

@@ -65,6 +65,23 @@ def test_the_kubernetes_api_takes_only_entra_tokens_for_the_aks_server_audience(
         assert {p["metadata"]["namespace"] for p in ok.json()["items"]} == {"web"}
 
 
+def test_the_static_token_is_refused_when_local_accounts_are_disabled(sim_pool: Any) -> None:
+    # given the cluster's own clusterUser token (what a kubeconfig held before local accounts
+    # were disabled), read from the twin's state
+    sim = sim_pool.get("aad-cluster-missing-pull-role")
+    snap = sim.snapshot()
+    import re
+
+    m = re.search(r"'user_token': '([0-9a-f]+)'", str(snap))
+    assert m
+    server = _kubeconfig(sim)["clusters"][0]["cluster"]["server"]
+    refused = requests.get(f"{server}/api/v1/namespaces/web/pods", verify=sim.ca, timeout=30,
+                           headers={"Authorization": f"Bearer {m.group(1)}"})
+    # then the API server refuses it as AKS does: 401 Unauthorized
+    assert refused.status_code == 401
+    assert refused.json()["reason"] == "Unauthorized"
+
+
 def test_azure_rbac_refuses_a_read_the_callers_roles_do_not_grant(sim_pool: Any) -> None:
     # given pullfix holds no AKS RBAC role on the Entra ID cluster
     sim = sim_pool.get("aad-cluster-without-rbac-reader")
