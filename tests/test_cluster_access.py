@@ -141,3 +141,53 @@ def test_the_demo_fleets_entra_and_private_clusters_are_diagnosed_and_healed(
     assert [(r["fix"], r["outcome"]) for r in summary["records"]] == [
         ("grant-pull-role", "applied")], summary["records"]
     wait_running(kube(sim, cluster, tmp_path), namespace, workload, seconds=30)
+
+
+def test_a_kubernetes_side_fix_runs_through_run_command_on_a_private_cluster(
+        sim_pool: Any, tmp_path: Any) -> None:
+    from tasks.fixes.restart_failing_pods import RestartFailingPods  # type: ignore
+    from tasks.remediate import apply_fix
+
+    # given the private cluster's backed-off pods, seen through runCommand
+    sim = sim_pool.get("private-cluster-missing-pull-role")
+    ref = cluster_refs(sim)["aks-app"]
+    diagnosis = diagnose_cluster(Reads(sim.clients()), ref)
+    assert diagnosis.access == "run-command"
+    plan = None
+    for _ in range(30):  # pods qualify once they wait out a back-off (ImagePullBackOff)
+        plan = RestartFailingPods().plan(diagnosis.targets[0], diagnosis.findings[0],
+                                         Reads(sim.clients()))
+        if plan is not None:
+            break
+        sim.advance(3)
+    assert plan is not None and plan.changes
+    # when the fix deletes them (a read, then a delete with a uid precondition, per pod)
+    before = len(sim.journal())
+    apply_fix(plan, Reads(sim.clients()))
+    # then each delete was kubectl inside the cluster, journaled as such
+    deletes = [j for j in sim.journal()[before:] if j.get("via") == "runCommand"]
+    assert [j["method"] for j in deletes] == ["DELETE"] * len(plan.changes)
+    assert all("/api/v1/namespaces/web/pods/" in j["path"] for j in deletes)
+    # and the controllers replaced them (new pods, read back through runCommand)
+    kb = kube(sim, "aks-app", tmp_path)
+    uids = {p.metadata.uid for p in kb.core.list_namespaced_pod("web").items}
+    assert uids.isdisjoint({c.before["uid"] for c in plan.changes if c.before})
+
+
+def test_a_kubernetes_side_fix_refuses_a_stopped_cluster(sim_pool: Any) -> None:
+    from tasks.contract import FailingPod, Finding, Group, Status, Target, WorkloadRef
+    from tasks.fixes.restart_failing_pods import RestartFailingPods  # type: ignore
+
+    # given a stopped cluster and a fix asked to act on one of its workloads anyway
+    sim = sim_pool.get("stopped-cluster")
+    ref = cluster_refs(sim)["aks-app"]
+    pod = FailingPod(namespace="web", name="web-0", uid="u", node=None, container="web",
+                     image="contosoapp.azurecr.io/app/web:v1", reason="ImagePullBackOff",
+                     message="", workload=WorkloadRef(kind="Deployment", namespace="web",
+                                                      name="web"))
+    finding = Finding(check="kubelet-identity-has-pull-role", status=Status.FAIL, summary="x",
+                      group=Group.IDENTITY)
+    # then it refuses before reading or writing anything
+    with pytest.raises(ClusterStopped):
+        RestartFailingPods().plan(Target(cluster=ref, pod=pod), finding, Reads(sim.clients()))
+    assert sim.journal() == []
