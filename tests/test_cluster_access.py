@@ -191,3 +191,31 @@ def test_a_kubernetes_side_fix_refuses_a_stopped_cluster(sim_pool: Any) -> None:
     with pytest.raises(ClusterStopped):
         RestartFailingPods().plan(Target(cluster=ref, pod=pod), finding, Reads(sim.clients()))
     assert sim.journal() == []
+
+
+PRIVATE_AAD = str(ROOT / "tests" / "worlds" / "cluster-access-private-aad.yaml")
+
+
+def test_a_private_entra_id_cluster_runs_commands_as_pullfixs_entra_identity(
+        sim_pool: Any) -> None:
+    # given a private Entra ID cluster without local accounts, where pullfix holds AKS RBAC Admin
+    sim = sim_pool.get(PRIVATE_AAD)
+    ref = cluster_refs(sim)["aks-app"]
+    diagnosis = diagnose_cluster(Reads(sim.clients()), ref)
+    # then it is read through runCommand, with pullfix's Entra token as the clusterToken
+    assert diagnosis.error is None and diagnosis.access == "run-command"
+    assert diagnosis.failing_checks == ["kubelet-identity-has-pull-role"]
+
+
+def test_without_a_cluster_token_run_command_is_unauthorized_on_an_entra_id_cluster(
+        sim_pool: Any) -> None:
+    from azure.mgmt.containerservice import ContainerServiceClient
+
+    # given the same cluster, and a runCommand that carries no clusterToken
+    sim = sim_pool.get(PRIVATE_AAD)
+    aks_client = sim.clients().arm(ContainerServiceClient, sim.subscription)
+    result = aks_client.managed_clusters.begin_run_command(
+        "rg-app", "aks-app", aks.RunCommandRequest(command="kubectl get pods -A")).result()
+    # then kubectl inside has no credential the cluster accepts
+    assert result.exit_code == 1
+    assert result.logs == "error: You must be logged in to the server (Unauthorized)\n"
