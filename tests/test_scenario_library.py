@@ -42,6 +42,9 @@ REQUIRED = {
     "public-access-disabled", "peering-disconnected", "peering-missing",
     "firewall-route-without-allow-rule", "nsg-deny", "linux-image-on-windows-pool",
     "amd64-image-on-arm64-pool", "pull-qps", "demo",
+    # issue 9: one per way of reaching a cluster (Entra ID, private, stopped, RBAC role missing)
+    "aad-cluster-missing-pull-role", "private-cluster-missing-pull-role", "stopped-cluster",
+    "aad-cluster-without-rbac-reader",
 }
 
 
