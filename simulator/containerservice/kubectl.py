@@ -7,10 +7,11 @@ token for the AKS server application) on Entra ID clusters, else the cluster's a
 credential. This module runs the subset of kubectl that tools use through it, by sending the
 same REST requests to the cluster's simulated API server, and prints what kubectl prints.
 
-Supported: ``get KIND[,KIND…] [NAME…] [-n NS | -A] [-o json|yaml|name|wide]``, ``get --raw
-PATH``, ``patch KIND NAME [-n NS] [--type strategic|merge|json] -p JSON``, ``delete KIND NAME…
-[-n NS]``, ``{create,replace,delete} --raw PATH [-f FILE]``, ``apply -f FILE`` is not.
-Several commands may be chained with ``&&`` or ``;``.
+Supported: ``get KIND[,KIND…] [NAME…] [-n NS | -A] [-o json|yaml|name]`` (else a NAME
+table), ``get --raw PATH``, ``patch KIND NAME [-n NS] [--type strategic|merge|json] -p JSON
+[-o json]``, ``delete KIND NAME… [-n NS]`` and ``{create,replace,delete} --raw PATH [-f FILE]``
+(FILE from the attached context). Anything else fails as kubectl would (exit code 1). Several
+commands may be chained with ``&&`` or ``;``.
 """
 
 from __future__ import annotations
