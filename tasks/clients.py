@@ -17,6 +17,13 @@ from azure.core.credentials import TokenCredential
 from azure.identity import DefaultAzureCredential
 
 from tasks.cloud import CloudProfile, from_environment
+from tasks.kube_access import (
+    AKS_SERVER_SCOPE,
+    AccessPath,
+    KubeAccess,
+    RunCommandApiClient,
+    access_path,
+)
 from tasks.ratelimit import SubscriptionRateLimitPolicy
 
 T = TypeVar("T")
@@ -127,31 +134,70 @@ class Clients:
                 self._cache["graph"] = GraphServiceClient(request_adapter=adapter)
             return self._cache["graph"]
 
-    def kube(self, subscription_id: str, resource_group: str, cluster: str) -> Any:
-        """A kubernetes ApiClient on the cluster's user kubeconfig (listClusterUserCredential),
-        cached per cluster."""
+    def kube_access(self, subscription_id: str, resource_group: str, cluster: str
+                    ) -> KubeAccess:
+        """How to reach the cluster's Kubernetes API (see :mod:`tasks.kube_access`), chosen
+        from its ARM document and cached per cluster: one ARM read and one credential call per
+        cluster, never per pod."""
         cache_key = ("kube", subscription_id.lower(), resource_group.lower(), cluster.lower())
         with self._lock:
             cached = self._cache.get(cache_key)
         if cached is not None:
-            return cached
+            return cached  # type: ignore[no-any-return]
         from azure.mgmt.containerservice import ContainerServiceClient
+
+        aks = self.arm(ContainerServiceClient, subscription_id)
+        mc = aks.managed_clusters.get(resource_group, cluster)
+        path = access_path(mc)
+        api: Any = None
+        if path is AccessPath.RUN_COMMAND:
+            entra = mc.aad_profile is not None and bool(mc.aad_profile.managed)
+            api = RunCommandApiClient(aks.managed_clusters, resource_group, cluster,
+                                      self._aks_token if entra else None)
+        elif path is not AccessPath.STOPPED:
+            api = self._kube_direct(aks, resource_group, cluster, entra=path is AccessPath.ENTRA)
+        access = KubeAccess(path=path, api=api, cluster=cluster)
+        with self._lock:
+            self._cache[cache_key] = access
+        return access
+
+    def _aks_token(self) -> str:
+        """An Entra token for the AKS server application, from pullfix's own credential
+        (azure-identity caches and refreshes it)."""
+        return self.credential.get_token(AKS_SERVER_SCOPE).token
+
+    def _kube_direct(self, aks: Any, resource_group: str, cluster: str, *, entra: bool) -> Any:
+        """A kubernetes ApiClient on the user kubeconfig (listClusterUserCredential). For an
+        Entra ID cluster its kubelogin ``exec`` user is replaced by pullfix's own Entra token,
+        refreshed before each request — no kubelogin binary."""
         from kubernetes import config as k8s_config
 
         from tasks.kubeconfig import parse_kubeconfig
 
-        aks = self.arm(ContainerServiceClient, subscription_id)
         creds = aks.managed_clusters.list_cluster_user_credentials(resource_group, cluster)
         if not creds.kubeconfigs:
             raise LookupError(f"cluster {cluster} returned no kubeconfig")
         doc = parse_kubeconfig(creds.kubeconfigs[0].value, cluster=cluster)
+        if not entra:
+            return k8s_config.new_client_from_config_dict(doc)
+        for user in doc.get("users") or []:
+            user["user"] = {"token": self._aks_token()}
         api = k8s_config.new_client_from_config_dict(doc)
-        with self._lock:
-            self._cache[cache_key] = api
+
+        def refresh(conf: Any) -> None:
+            conf.api_key["authorization"] = f"Bearer {self._aks_token()}"
+
+        api.configuration.refresh_api_key_hook = refresh
         return api
 
+    def kube(self, subscription_id: str, resource_group: str, cluster: str) -> Any:
+        """A kubernetes ApiClient for the cluster, whichever way it is reached; a stopped
+        cluster raises :class:`ClusterStopped`."""
+        return self.kube_access(subscription_id, resource_group, cluster).client()
+
     def close(self) -> None:
-        for client in self._cache.values():
+        for cached in self._cache.values():
+            client = cached.api if isinstance(cached, KubeAccess) else cached
             close = getattr(client, "close", None)
             if callable(close):
                 try:

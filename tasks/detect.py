@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubernetes import client as k8s
+from kubernetes.client.exceptions import ApiException
 
 from tasks.contract import ClusterRef, FailingPod, WorkloadRef
 from tasks.reads import Reads
@@ -30,6 +31,18 @@ def _list_all(call: Any, **kwargs: Any) -> list[Any]:
     raise RuntimeError("more than 500,000 objects: refusing to page further")
 
 
+def _nodes(core: k8s.CoreV1Api) -> list[Any]:
+    """The nodes, for each pod's OS and architecture. Azure RBAC's "Azure Kubernetes Service
+    RBAC Reader" grants no ``nodes/read`` (nodes are cluster-scoped): without it detection goes
+    on with the platform unknown, and the platform check says which role it lacks."""
+    try:
+        return _list_all(core.list_node)
+    except ApiException as exc:
+        if exc.status == 403:
+            return []
+        raise
+
+
 def _owner(obj: Any) -> Any | None:
     for ref in obj.metadata.owner_references or []:
         if ref.controller:
@@ -47,7 +60,7 @@ def failing_pods(reads: Reads, ref: ClusterRef) -> list[FailingPod]:
     if not broken:
         return []
     events = _list_all(core.list_event_for_all_namespaces)
-    nodes = {n.metadata.name: n for n in _list_all(core.list_node)}
+    nodes = {n.metadata.name: n for n in _nodes(core)}
     replicasets = {(r.metadata.namespace, r.metadata.name): r
                    for r in _list_all(apps.list_replica_set_for_all_namespaces)}
     jobs = {(j.metadata.namespace, j.metadata.name): j

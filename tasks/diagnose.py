@@ -26,11 +26,15 @@ from tasks.contract import (
 )
 from tasks.detect import failing_pods
 from tasks.errors import describe
+from tasks.kube_access import AccessPath
 from tasks.reads import Reads
 from tasks.registry import CheckSpec, load_checks
 from tasks.targets import target_for
 
 RunCheck = Callable[[CheckSpec, Target, Reads], Finding]
+STOPPED_NOTE = ("stopped, not diagnosed: the cluster's powerState is Stopped, so it has no API "
+                "server to read; nothing is planned or changed on it (start it with az aks start "
+                "to diagnose it)")
 
 
 class PodReport(Frozen):
@@ -58,6 +62,9 @@ class ClusterDiagnosis(Frozen):
     root_causes: tuple[RootCause, ...] = ()
     error: str | None = None  # the cluster itself could not be diagnosed (unreachable, 403)
     checks_run: int = Field(0, ge=0)
+    # how the Kubernetes API was reached: local-account | entra | run-command | stopped
+    access: str | None = None
+    not_diagnosed: str | None = None  # why a cluster was deliberately left alone (stopped)
 
     @property
     def failing_checks(self) -> list[str]:
@@ -95,16 +102,25 @@ def diagnose_cluster(reads: Reads, ref: ClusterRef, *, namespace: str | None = N
 
     specs = load_checks()
     try:
+        access = reads.kube_access(ref)
+    except Exception as exc:  # noqa: BLE001 - an unreadable cluster is a result, not a crash
+        hint = ""
+        if getattr(exc, "status_code", None) == 403:
+            hint = (" — give pullfix's identity the 'Azure Kubernetes Service Cluster User Role' "
+                    f"(Reader to read the cluster) on {ref.id}")
+        return ClusterDiagnosis(cluster=ref, error=f"cannot reach the cluster: {describe(exc)}"
+                                                   f"{hint}")
+    if access.path is AccessPath.STOPPED:
+        # no API server to read; and nothing must be planned, reconciled or patched on it
+        return ClusterDiagnosis(cluster=ref, access=access.path.value,
+                                not_diagnosed=STOPPED_NOTE)
+    try:
         pods = [p for p in failing_pods(reads, ref)
                 if namespace is None or p.namespace == namespace]
     except Exception as exc:  # noqa: BLE001 - an unreachable cluster is a result, not a crash
-        hint = ""
-        if getattr(exc, "status", None) in (401, 403):
-            hint = (" — the cluster rejected the kubeconfig from listClusterUserCredential: with "
-                    "local accounts disabled or Entra ID integration, give pullfix's identity "
-                    "'Azure Kubernetes Service RBAC Reader' on the cluster")
-        return ClusterDiagnosis(cluster=ref, error=f"cannot read the cluster's pods: "
-                                                   f"{describe(exc)}{hint}")
+        return ClusterDiagnosis(cluster=ref, access=access.path.value,
+                                error=f"cannot read the cluster's pods: {describe(exc)}"
+                                      f"{access_hint(access.path, ref, exc)}")
     by_signature: dict[tuple[Any, ...], list[FailingPod]] = {}
     for pod in pods:
         by_signature.setdefault(_signature(pod), []).append(pod)
@@ -152,7 +168,26 @@ def diagnose_cluster(reads: Reads, ref: ClusterRef, *, namespace: str | None = N
     ]
     return ClusterDiagnosis(cluster=ref, pods=tuple(reports), findings=tuple(findings.values()),
                             targets=tuple(targets[k] for k in findings),
-                            root_causes=tuple(causes), checks_run=runs)
+                            root_causes=tuple(causes), checks_run=runs,
+                            access=access.path.value)
+
+
+def access_hint(path: AccessPath, ref: ClusterRef, exc: BaseException) -> str:
+    """What to grant when the cluster refused pullfix, per access path."""
+    status = getattr(exc, "status", None) or getattr(exc, "status_code", None)
+    if status not in (401, 403):
+        return ""
+    if path is AccessPath.ENTRA or path is AccessPath.RUN_COMMAND and status == 403 and \
+            "in Azure" in str(getattr(exc, "body", "")):
+        return (f" — assign pullfix's identity the 'Azure Kubernetes Service RBAC Reader' role on "
+                f"the cluster {ref.id} (Azure RBAC for Kubernetes), or bind it to a Kubernetes "
+                "role that may list pods, events, replica sets and jobs")
+    if path is AccessPath.RUN_COMMAND:
+        return (f" — assign pullfix's identity the 'Azure Kubernetes Service Cluster Admin Role' "
+                f"(managedClusters/runCommand/action) on the cluster {ref.id}")
+    return (" — the cluster rejected the kubeconfig from listClusterUserCredential: with "
+            "local accounts disabled or Entra ID integration, give pullfix's identity "
+            "'Azure Kubernetes Service RBAC Reader' on the cluster")
 
 
 __all__ = ["Category", "ClusterDiagnosis", "PodReport", "RootCause", "diagnose_cluster",

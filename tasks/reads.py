@@ -18,6 +18,7 @@ from azure.mgmt.containerservice import ContainerServiceClient
 from tasks.clients import Clients
 from tasks.contract import ClusterRef
 from tasks.inventory import subscriptions
+from tasks.kube_access import KubeAccess
 
 T = TypeVar("T")
 
@@ -112,4 +113,9 @@ class Reads:
                          load)
 
     def kube(self, ref: ClusterRef) -> Any:
+        """The cluster's kubernetes ApiClient, whichever way it is reached (a stopped cluster
+        raises ``ClusterStopped``)."""
         return self.clients.kube(ref.subscription_id, ref.resource_group, ref.name)
+
+    def kube_access(self, ref: ClusterRef) -> KubeAccess:
+        return self.clients.kube_access(ref.subscription_id, ref.resource_group, ref.name)

@@ -19,6 +19,8 @@ def cluster_json(d: ClusterDiagnosis) -> dict[str, Any]:
         "subscription": d.cluster.subscription_id,
         "resource_group": d.cluster.resource_group,
         "error": d.error,
+        "access": d.access,
+        "not_diagnosed": d.not_diagnosed,
         "failing_pods": len({(r.pod.namespace, r.pod.name) for r in d.pods}),
         "failing_checks": d.failing_checks,
         "suggested_fixes": d.suggested_fixes,
@@ -49,6 +51,7 @@ def sweep_json(diagnoses: list[ClusterDiagnosis], *, mode: str) -> dict[str, Any
         "clusters": len(diagnoses),
         "failing_clusters": len(failing),
         "unreachable_clusters": [d.cluster.id for d in diagnoses if d.error],
+        "stopped_clusters": [d.cluster.id for d in diagnoses if d.not_diagnosed],
         "failing_pods": sum(len({(r.pod.namespace, r.pod.name) for r in d.pods})
                             for d in diagnoses),
         "root_causes": sorted(causes.values(), key=lambda c: (-c["pods"], c["key"])),
@@ -59,6 +62,10 @@ def sweep_json(diagnoses: list[ClusterDiagnosis], *, mode: str) -> dict[str, Any
 def cluster_markdown(d: ClusterDiagnosis) -> str:
     lines = [f"# Diagnosis of `{d.cluster.name}`", "",
              f"Cluster `{d.cluster.id}`", ""]
+    if d.access:
+        lines += [f"Reached through: **{d.access}**", ""]
+    if d.not_diagnosed:
+        return "\n".join([*lines, f"**Not diagnosed:** {d.not_diagnosed}"])
     if d.error:
         return "\n".join([*lines, f"**Could not diagnose:** {d.error}"])
     if not d.pods:

@@ -9,9 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from azure.mgmt.containerservice import ContainerServiceClient
 from kubernetes import client as k8s
-from kubernetes import config as k8s_config
 
 from tasks.inventory import clusters
 from tests.simharness import Sim
@@ -27,13 +25,10 @@ class Kube:
 
 
 def kube(sim: Sim, cluster: str, tmp_path: Path) -> Kube:
+    """The cluster's API the way pullfix reaches it: the user kubeconfig's static token, an
+    Entra token (Entra ID clusters) or kubectl through runCommand (private clusters)."""
     ref = next(c for c in clusters(sim.clients()) if c.name == cluster)
-    aks = sim.clients().arm(ContainerServiceClient, ref.subscription_id)
-    value = aks.managed_clusters.list_cluster_user_credentials(
-        ref.resource_group, cluster).kubeconfigs[0].value
-    path = tmp_path / f"kubeconfig-{cluster}"
-    path.write_bytes(value)
-    api = k8s_config.new_client_from_config(config_file=str(path))
+    api = sim.clients().kube(ref.subscription_id, ref.resource_group, cluster)
     return Kube(k8s.CoreV1Api(api), k8s.AppsV1Api(api), k8s.BatchV1Api(api),
                 ref.resource_group, ref.subscription_id)
 

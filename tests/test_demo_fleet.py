@@ -20,7 +20,7 @@ def test_demo_fleet_has_thirteen_clusters_over_three_subscriptions(sim: Sim) -> 
         for sub in subs.values()
         for c in clients.arm(ContainerServiceClient, sub).managed_clusters.list()
     }
-    assert len(clusters) == 13
+    assert len(clusters) == 15
     assert clusters["aks-legacy-prod"].service_principal_profile.client_id != "msi"
     assert clusters["aks-web-prod"].identity_profile["kubeletidentity"].object_id
 
@@ -50,7 +50,7 @@ def test_pullfix_clusters_lists_the_fleet_without_writing(sim: Sim) -> None:
                          env=env_with(sim), cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     found = json.loads(out.stdout)
-    assert len(found) == 13
+    assert len(found) == 15
     assert {c["identity"] for c in found if c["name"] == "aks-old-sp"} == {"service-principal"}
     assert sim.journal() == []  # an inventory only reads
     # one cluster list per subscription, never one call per cluster
@@ -110,6 +110,10 @@ DEMO_PODS = {
     ("aks-web-prod", "web", "frontend-canary"):
         _not_found("contosoprod.azurecr.io/web/frontend:2.5.0-rc1"),
     ("aks-api-prod", "api", "orders"): _token("contosoprod.azurecr.io/api/orders:1.8.0", *ANON_401),
+    ("aks-ledger-prod", "finance", "ledger"):
+        _token("contosoprod.azurecr.io/finance/ledger:2.0.3", *ANON_401),
+    ("aks-intranet-prod", "intranet", "portal"):
+        _token("contosoprod.azurecr.io/intranet/portal:4.2.0", *ANON_401),
     ("aks-batch-prod", "batch", "worker"):
         _token("contosoprod.azurecr.io/batch/worker:3.2.0", *ANON_401),
     ("aks-legacy-prod", "portal", "portal"):
@@ -146,7 +150,7 @@ def test_demo_fleet_pods_fail_for_their_cause_and_healthy_ones_run(sim: Sim, tmp
     expect = ScenarioDoc.model_validate(doc).expect
     assert {(p.cluster, p.namespace, p.workload) for p in expect.pods} == failing
     assert {c for c, _, _ in declared} == {c for c, _, _ in DEMO_PODS} and len(
-        {c for c, _, _ in declared}) == expect.clusters == 13
+        {c for c, _, _ in declared}) == expect.clusters == 15
     # then every failing workload's pods wait with exactly its cause's words; the rest run
     kubes: dict = {}
     for (cluster, namespace, workload), message in DEMO_PODS.items():

@@ -27,6 +27,10 @@ def test_diagnose_reports_exactly_the_expected_checks(name: str, sim_pool, sim_e
     fixes: set[str] = set()
     results = [diagnose_cluster_flow(cluster=c) for c in _clusters(doc)]
     for r in results:
+        if "Azure Kubernetes Service RBAC Reader" in expect.notes:
+            # pullfix holds no Azure RBAC role on the cluster: the result names the one to assign
+            assert "'Azure Kubernetes Service RBAC Reader' role on the cluster" in r["error"]
+            continue
         assert r["error"] is None, r["error"]
         failing |= set(r["failing_checks"])
         fixes |= set(r["suggested_fixes"])

@@ -38,7 +38,7 @@ def test_plan_sweep_over_the_demo_fleet_lists_every_failing_cluster(sim: Sim, tm
     out = _pullfix(sim, tmp_path, "sweep", "--mode", "plan", "-o", "json")
     assert out.returncode == 0, out.stderr[-3000:]
     summary = json.loads(out.stdout)
-    assert summary["mode"] == "plan" and summary["clusters"] == 13
+    assert summary["mode"] == "plan" and summary["clusters"] == 15
     expected = _demo_expectations()
     by_name = {r["cluster"]: r for r in summary["results"]}
     for cluster, checks in expected.items():

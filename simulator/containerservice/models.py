@@ -64,6 +64,10 @@ class ClusterPlan:
     dns_prefix: str | None = None
     power_state: str = "Running"
     aad: bool = False
+    azure_rbac: bool = False  # aadProfile.enableAzureRBAC: Azure role assignments authorize
+    admin_group_ids: list[str] = field(default_factory=list)
+    disable_local_accounts: bool = False
+    private_cluster: bool = False  # apiServerAccessProfile.enablePrivateCluster
     # linux/windows/autoscaler profiles a create request supplied: AKS stores them as given
     requested_profiles: dict[str, Any] = field(default_factory=dict)
     private: dict[str, Any] = field(default_factory=dict)
@@ -204,7 +208,7 @@ def cluster_doc(world: World, plan: ClusterPlan, cid: str, node_rg: str,
         "addonProfiles": {}, "nodeResourceGroup": node_rg, "enableRBAC": True,
         "supportPlan": "KubernetesOfficial", "networkProfile": network, "maxAgentPools": 100,
         "autoUpgradeProfile": {"nodeOSUpgradeChannel": "NodeImage"},
-        "disableLocalAccounts": False, "securityProfile": {},
+        "disableLocalAccounts": plan.disable_local_accounts, "securityProfile": {},
         "storageProfile": {"diskCSIDriver": {"enabled": True}, "fileCSIDriver": {"enabled": True},
                            "snapshotController": {"enabled": True}},
         "oidcIssuerProfile": {"enabled": False}, "workloadAutoScalerProfile": {},
@@ -219,8 +223,18 @@ def cluster_doc(world: World, plan: ClusterPlan, cid: str, node_rg: str,
         given = {k: v for k, v in requested.items() if k != "adminPassword"}
         props[key_] = {**props.get(key_, {}), **copy.deepcopy(given)}
     if plan.aad:
-        props["aadProfile"] = {"managed": True, "enableAzureRBAC": False,
-                               "tenantID": world.tenant_id, "adminGroupObjectIDs": None}
+        props["aadProfile"] = {"managed": True, "enableAzureRBAC": plan.azure_rbac,
+                               "tenantID": world.tenant_id,
+                               "adminGroupObjectIDs": list(plan.admin_group_ids) or None}
+    if plan.private_cluster:
+        # the API server has only a private endpoint in the node VNet: its name resolves in the
+        # cluster's private DNS zone, and no public FQDN is published
+        del props["fqdn"]
+        props["privateFQDN"] = (f"{host}-{stable_uuid('private-fqdn', cid)[:8]}.privatelink."
+                                f"{plan.location}.azmk8s.io")
+        props["apiServerAccessProfile"] = {"enablePrivateCluster": True,
+                                           "privateDNSZone": "system",
+                                           "enablePrivateClusterPublicFQDN": False}
     doc: dict[str, Any] = {
         "id": cid, "location": plan.location, "name": plan.name, "tags": dict(plan.tags),
         "type": CLUSTER_TYPE, "eTag": etag(), "kind": "Base",

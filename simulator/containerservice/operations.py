@@ -82,7 +82,13 @@ def plan_from_body(sub: str, group: str, name: str, body: dict[str, Any]
     plan.kubernetes_version = props.get("kubernetesVersion") or plan.kubernetes_version
     plan.dns_prefix = props.get("dnsPrefix")
     plan.node_resource_group = props.get("nodeResourceGroup")
-    plan.aad = bool(props.get("aadProfile"))
+    aad = props.get("aadProfile") or {}
+    plan.aad = bool(aad)
+    plan.azure_rbac = bool(aad.get("enableAzureRBAC"))
+    plan.admin_group_ids = list(aad.get("adminGroupObjectIDs") or [])
+    plan.disable_local_accounts = bool(props.get("disableLocalAccounts"))
+    plan.private_cluster = bool((props.get("apiServerAccessProfile") or {}).get(
+        "enablePrivateCluster"))
     plan.sku_tier = (body.get("sku") or {}).get("tier") or "Free"
     plan.requested_profiles = {k: props[k] for k in REQUESTED_PROFILES if props.get(k)}
     return plan

@@ -12,6 +12,12 @@
     - {name: win, os: windows, mode: user}
   network: {subnet: vnet:hub/subnets/aks, outbound_type: userDefinedRouting}
   kubelet_identity_on_vmss: false    # the identity was removed from the scale sets
+  aad: true                          # AKS-managed Entra ID (aadProfile)
+  azure_rbac: true                   # Azure RBAC for Kubernetes authorization (default with aad)
+  admin_groups: [group:aks-admins]   # aadProfile.adminGroupObjectIDs
+  local_accounts: false              # disableLocalAccounts: no static kubeconfig
+  private: true                      # private API server (apiServerAccessProfile)
+  power_state: Stopped               # a stopped cluster: no API server
 ```
 """
 
@@ -91,6 +97,10 @@ class ClusterSpec(Spec):
     sku_tier: Literal["Free", "Standard", "Premium"] = "Free"
     power_state: Literal["Running", "Stopped"] = "Running"
     aad: bool = False
+    azure_rbac: bool | None = None  # default: on for aad clusters
+    admin_groups: list[str] = []  # group:NAME or object ids
+    local_accounts: bool = True
+    private: bool = False
     dns_prefix: str | None = None
     node_resource_group: str | None = None
 
@@ -100,6 +110,8 @@ class ClusterSpec(Spec):
             raise ValueError("identity: service-principal needs service_principal: app:NAME")
         if self.identity == "managed" and self.service_principal:
             raise ValueError("service_principal is only for identity: service-principal")
+        if not self.aad and (self.azure_rbac or self.admin_groups):
+            raise ValueError("azure_rbac and admin_groups need aad: true")
         return self
 
 
@@ -147,6 +159,9 @@ def build_cluster(world: World, spec: ClusterSpec) -> None:
         tags=dict(spec.tags), kubelet_identity_on_vmss=spec.kubelet_identity_on_vmss,
         sku_tier=spec.sku_tier, power_state=spec.power_state, aad=spec.aad,
         dns_prefix=spec.dns_prefix, node_resource_group=spec.node_resource_group,
+        azure_rbac=spec.aad and spec.azure_rbac is not False,
+        admin_group_ids=[resolve_principal(world, g) for g in spec.admin_groups],
+        disable_local_accounts=not spec.local_accounts, private_cluster=spec.private,
     )
     if spec.identity == "service-principal":
         assert spec.service_principal

@@ -1,4 +1,5 @@
 from simulator.containerservice import responses as r
+from simulator.containerservice import runcommand as rc
 from simulator.core.routing import route
 
 MC = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters"
@@ -15,3 +16,5 @@ route("POST", ONE + "/listClusterUserCredential")(r.list_user_credentials)
 route("POST", ONE + "/listClusterAdminCredential")(r.list_admin_credentials)
 route("GET", ONE + "/agentPools")(r.list_agent_pools)
 route("GET", ONE + "/agentPools/{pool}")(r.get_agent_pool)
+route("POST", ONE + "/runCommand", write=False)(rc.run_command)
+route("GET", ONE + "/commandResults/{command}")(rc.command_result)

@@ -25,6 +25,10 @@ def validate(plan: ClusterPlan) -> None:
                       "pool is required.")
     if not any(p.mode == "System" and p.os_type == "Linux" for p in plan.pools):
         raise invalid("Must define at least one system pool.", "MustDefineAtLeastOneSystemPool")
+    if plan.disable_local_accounts and not plan.aad:
+        raise invalid("Since kubernetes version 1.25, disableLocalAccounts can only be set on "
+                      "Azure AD integration enabled cluster. Please integrate your cluster with "
+                      "AAD.", "BadRequest")
     seen: set[str] = set()
     for p in plan.pools:
         if not _POOL_NAME.match(p.name) or (p.os_type == "Windows" and len(p.name) > 6):

@@ -17,9 +17,9 @@ from typing import Any
 
 import jwt
 
-from simulator.core import authz, errors
+from simulator.core import apiversions, authz, errors
 from simulator.core.ids import key, parse, required_action
-from simulator.core.routing import HOST_SERVICES, ROUTER, Caller, Ctx, Reply, Route
+from simulator.core.routing import HOST_SERVICES, ROUTER, Caller, Ctx, Reply, Route, Unreachable
 
 log = logging.getLogger("simulator")
 
@@ -169,6 +169,8 @@ class Dispatcher:
             reply = self._dispatch(ctx)
         except errors.CloudError as exc:
             reply = Reply(exc.status, exc.body, dict(exc.headers))
+        except Unreachable:
+            return Reply(status=500), {"drop": True}
         return reply, None
 
     def _dispatch(self, ctx: Ctx) -> Reply:
@@ -202,6 +204,8 @@ class Dispatcher:
                     "The api-version query parameter (?api-version=) is required for all "
                     "requests.",
                 )
+            if ctx.api_version:
+                apiversions.check(ctx.path, ctx.api_version)
             extra = self._throttle(ctx, route.write)
             self._authorize(ctx, route)
         elif route.service == "graph":

@@ -19,6 +19,11 @@ from simulator.core import errors
 Handler = Callable[["Ctx"], Any]
 
 
+class Unreachable(Exception):
+    """Nothing listens for this request where the client sent it (a stopped cluster's API
+    server, a private API server reached from outside): the connection is dropped."""
+
+
 @dataclass
 class Caller:
     object_id: str
@@ -51,6 +56,7 @@ class Ctx:
     server: Any = None
     caller: Caller | None = None
     route: Route | None = None
+    inside: bool = False  # sent from inside a cluster (runCommand), not over the network
 
     @property
     def query(self) -> dict[str, str]:

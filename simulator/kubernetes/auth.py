@@ -70,6 +70,9 @@ def authorize(ctx: Ctx, cluster: dict[str, Any], user: User, verb: str, group: s
         if any(authz.is_permitted(ctx.world, user.object_id, action, s, data=True)
                for s in scopes):
             return
-        raise errors.status_error(403, "User does not have access to the resource in Azure. "
-                                  "Update role assignment to allow access.", "Forbidden")
+        # AKS's webhook authorizer appends its reason to the API server's usual words
+        denied = errors.forbidden(user.name, verb, group, plural, namespace, name)
+        denied.body["message"] += (": User does not have access to the resource in Azure. "
+                                   "Update role assignment to allow access.")
+        raise denied
     raise errors.forbidden(user.name, verb, group, plural, namespace, name)

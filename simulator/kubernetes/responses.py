@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulator.core.routing import Ctx, Reply
+from simulator.core.routing import Ctx, Reply, Unreachable
 from simulator.kubernetes import api, auth, discovery, errors, sync
 from simulator.kubernetes.resources import ResourceType, lookup
 
@@ -23,8 +23,19 @@ def _cluster(ctx: Ctx) -> tuple[str, dict[str, Any]]:
     return key, cluster
 
 
+def _reachable(ctx: Ctx, cluster: dict[str, Any]) -> None:
+    """A stopped cluster has no API server; a private one listens only inside its VNet."""
+    props = cluster["properties"]
+    if (props.get("powerState") or {}).get("code") == "Stopped":
+        raise Unreachable(f"cluster {cluster['name']} is stopped")
+    if (props.get("apiServerAccessProfile") or {}).get("enablePrivateCluster") and \
+            not ctx.inside:
+        raise Unreachable(f"cluster {cluster['name']} has a private API server")
+
+
 def handle(ctx: Ctx) -> Any:
     key, cluster = _cluster(ctx)
+    _reachable(ctx, cluster)
     user = auth.authenticate(ctx, cluster)
     sync.sync(ctx.world, key, cluster)
     parts = [p for p in ctx.params.get("rest", "").split("/") if p]
