@@ -10,9 +10,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from prefect import tags
 from prefect.flow_runs import resume_flow_run
 
-from flows.cli_remediate import _description, _paused_runs
+from flows.cli_remediate import _description
 from flows.remediate import remediate_cluster
 from simulator.scenario import ScenarioDoc, read_scenario, scenario_names
 from tasks.diagnose import diagnose_cluster
@@ -20,7 +21,7 @@ from tasks.fix import fix_risks, load_fixes
 from tasks.reads import Reads
 from tasks.remediate import apply_fix, planned_fixes, rollback_fix, verify_own, wait_for_pulls
 from tests.checklib import cluster_refs
-from tests.scenariolib import kube, wait_running
+from tests.scenariolib import WORKER_TAG, kube, own_paused_runs, wait_running
 from tests.simharness import ROOT, Sim
 
 POLICIES = ROOT / "tests" / "policies"
@@ -150,7 +151,7 @@ class _Approver:
         import re
 
         while not self.stop.is_set():
-            for run in _paused_runs():
+            for run in own_paused_runs():
                 m = re.search(r"\[plan ([0-9a-f]{64})\]", _description(run))
                 if m:
                     try:
@@ -169,8 +170,9 @@ def test_remediate_with_an_all_auto_policy_heals_every_pod(
     sim_env(sim)
     approver = _Approver()
     try:
-        summary = remediate_cluster(cluster="aks-app", policy=str(POLICIES / "all-auto.yaml"),
-                                    verify_seconds=30, approval_poll_seconds=1).as_json()
+        with tags(WORKER_TAG):
+            summary = remediate_cluster(cluster="aks-app", policy=str(POLICIES / "all-auto.yaml"),
+                                        verify_seconds=30, approval_poll_seconds=1).as_json()
     finally:
         approver.stop.set()
     outcomes = {r["fix"]: (r["outcome"], r["reason"]) for r in summary["records"]}

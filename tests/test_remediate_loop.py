@@ -10,9 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from prefect import tags
 
 from flows.remediate import remediate_cluster
 from simulator.scenario import ScenarioDoc, read_scenario, scenario_names
+from tests.scenariolib import WORKER_TAG
 from tests.simharness import ROOT, Sim
 from tests.test_remediate import _Approver
 
@@ -49,9 +51,10 @@ def test_remediation_ends_as_the_scenario_expects(name: str, sim_pool: Any,
     sim_env(sim)
     approver = _Approver()  # answers sign-offs where the policy allows UI approvals
     try:
-        report = remediate_cluster(cluster=want.cluster, policy=_policy(want.policy),
-                                   sign_off="wait", verify_seconds=30, propagation_seconds=90,
-                                   approval_poll_seconds=1)
+        with tags(WORKER_TAG):
+            report = remediate_cluster(cluster=want.cluster, policy=_policy(want.policy),
+                                       sign_off="wait", verify_seconds=30,
+                                       propagation_seconds=90, approval_poll_seconds=1)
     finally:
         approver.stop.set()
     outcomes = {r.fix: (r.outcome.value, r.reason) for r in report.records}

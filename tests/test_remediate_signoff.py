@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 from azure.mgmt.compute import ComputeManagementClient
-from prefect import get_client
+from prefect import get_client, tags
 from prefect.flow_runs import resume_flow_run
 
-from flows.cli_remediate import _description, _paused_runs
+from flows.cli_remediate import _description
 from flows.remediate import remediate_cluster
 from simulator.scenario import stable_uuid
+from tests.scenariolib import WORKER_TAG, own_paused_runs
 from tests.simharness import ROOT, Sim
 
 SCENARIO = "kubelet-identity-removed-from-vmss"
@@ -31,8 +32,10 @@ def _run_in_background(policy: str = DEFAULT) -> tuple[threading.Thread, dict[st
 
     def go() -> None:
         try:
-            out["summary"] = remediate_cluster(cluster="aks-app", policy=policy,
-                                               verify_seconds=20, approval_poll_seconds=1).as_json()
+            with tags(WORKER_TAG):
+                out["summary"] = remediate_cluster(cluster="aks-app", policy=policy,
+                                                   verify_seconds=20,
+                                                   approval_poll_seconds=1).as_json()
         except Exception as exc:  # noqa: BLE001 - surfaced by the test
             out["error"] = exc
 
@@ -46,7 +49,7 @@ def _wait_paused(out: dict[str, Any], seconds: float = 90) -> Any:
     while time.monotonic() < deadline:
         if "error" in out:
             raise out["error"]
-        runs = _paused_runs()
+        runs = own_paused_runs()
         if runs:
             return runs[0]
         time.sleep(0.5)

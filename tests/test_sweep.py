@@ -27,7 +27,9 @@ def _demo_expectations() -> dict[str, set[str]]:
 
 
 def _pullfix(sim: Sim, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = env_with(sim, PREFECT_HOME=str(tmp_path / "prefect"), PREFECT_API_URL=None)
+    # the shared local Prefect server when the test run has one (scripts/test.sh), else the
+    # subprocess's own ephemeral one
+    env = env_with(sim, PULLFIX_HOME=str(tmp_path / "pullfix"))
     return subprocess.run([sys.executable, "-m", "flows.cli", *args], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
 
