@@ -39,6 +39,14 @@ def _print_cluster_table(result: dict[str, Any]) -> None:
         table.add_row(rc["check"], rc["group"], ", ".join(rc["suggests"]) or "report only",
                       str(len(rc["pods"])), rc["summary"])
     console.print(table)
+    if result.get("plans"):
+        plans = Table("planned fix", "risk", "changes", "can pullfix make it?")
+        for p in result["plans"]:
+            plans.add_row(p["fix"], p["risk"], str(p["changes"]),
+                          f"[red]no:[/red] {p['blocked']}" if p["blocked"] else "yes")
+        console.print(plans)
+    if result.get("plans_error"):
+        console.print(f"[yellow]{result['plans_error']}[/yellow]")
 
 
 def register(app: typer.Typer) -> None:

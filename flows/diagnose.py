@@ -11,6 +11,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from tasks.clients import Clients
 from tasks.contract import ClusterRef
 from tasks.reads import Reads
+from tasks.remediate import previews_json
 from tasks.report import cluster_json, cluster_markdown, findings_table
 from tasks.resolve import resolve_cluster
 from tasks.runner import diagnose_cluster_task
@@ -31,4 +32,5 @@ def diagnose_cluster_flow(cluster: str, namespace: str | None = None) -> dict[st
     create_table_artifact(key=_artifact_key(ref.name) + "-findings",
                           table=findings_table(diagnosis) or [{"check": "-", "status": "-"}],
                           description="findings")
-    return cluster_json(diagnosis)
+    # the fixes it calls for, each with whether Azure would let pullfix make it
+    return cluster_json(diagnosis) | previews_json(Reads(reads.clients), diagnosis)

@@ -445,11 +445,20 @@ def _reconcile_intents(ref: ClusterRef, diagnosis: ClusterDiagnosis, reads: Read
     if not mine:
         return
     planned = {p.hash for p, _, _ in planned_fixes(Reads(reads.clients), diagnosis)}
+    failing = set(diagnosis.failing_checks)
     for it in mine:
         applied = it.plan_hash not in planned
         audit.outcome(it.seq, applied=applied, reconciled_by=run_id,
                       reason="found in place by a later run" if applied else
                       "not in place: the same plan is still needed")
+        if applied:
+            resolves = list(load_fixes()[it.fix].resolves) if it.fix in load_fixes() else []
+            still = sorted(failing & set(resolves))
+            audit.record(audit.Kind.VERIFICATION, {
+                "plan_hash": it.plan_hash, "fix": it.fix, "ok": not still,
+                "detail": {"checks": resolves, "failing": still,
+                           "by": "the run that reconciled the intent"}},
+                run_id=run_id, cluster=ref.id)
 
 
 def _process_alive(pid: int) -> bool:

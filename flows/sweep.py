@@ -64,6 +64,16 @@ def fleet_sweep(mode: str = "plan", subscriptions: list[str] | None = None,
         if PROGRESS:
             PROGRESS(i, len(futures), results[-1].cluster.name)
     summary = sweep_json(results, mode=mode)
+    if mode == "plan":
+        # per failing cluster, the fixes it calls for and whether Azure would let pullfix
+        # make them (a missing right or a policy assignment, named)
+        from tasks.remediate import previews_json
+
+        by_id = {d.cluster.id: d for d in results}
+        for r in summary["results"]:
+            d = by_id.get(r["id"])
+            if d is not None and d.failing_checks:
+                r.update(previews_json(reads, d))
     if mode == "apply":
         from prefect.context import get_run_context
 

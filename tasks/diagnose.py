@@ -148,9 +148,18 @@ def diagnose_cluster(reads: Reads, ref: ClusterRef, *, namespace: str | None = N
 
     if pods:  # cluster-wide checks only matter when something fails
         cluster_target = Target(cluster=ref)
+        # once per registry the failing pods pull from, so a check about the cluster's
+        # relation to a registry (pullfix's rights on it) sees the registry
+        per_registry: dict[str, Target] = {}
+        for t in targets.values():
+            if t.registry_id and t.registry_id.lower() not in per_registry:
+                per_registry[t.registry_id.lower()] = Target(
+                    cluster=ref, registry_host=t.registry_host, registry_id=t.registry_id)
         for spec in specs.values():
-            if spec.cluster_wide:
-                f = run(spec, cluster_target, reads)
+            if not spec.cluster_wide:
+                continue
+            for wide in list(per_registry.values()) or [cluster_target]:
+                f = run(spec, wide, reads)
                 runs += 1
                 findings.setdefault((f.check, f.root_cause or ref.id), f)
                 # a cluster-wide finding is acted on with the first failing pod's target

@@ -217,3 +217,40 @@ def passing_checks(diagnosis: ClusterDiagnosis, target: Target) -> list[str]:
     """The checks that passed for ``target`` in a diagnosis (a fix must not break them)."""
     return sorted({f.check for f, t in zip(diagnosis.findings, diagnosis.targets, strict=True)
                    if f.status == Status.PASS and t == target})
+
+
+class PlanPreview(Frozen):
+    """A fix a diagnosis calls for, as ``diagnose`` and a plan sweep show it: what it would
+    change and whether Azure would let pullfix do it (``blocked``: the missing right, or the
+    Azure Policy assignment, named)."""
+
+    fix: str
+    summary: str
+    risk: str
+    plan_hash: str
+    changes: int
+    blocked: str | None = None
+
+
+def preview_plans(reads: Reads, diagnosis: ClusterDiagnosis) -> list[PlanPreview]:
+    """The plans for a diagnosis, each with its pre-flight verdict (read-only)."""
+    from tasks.preflight import preflight
+
+    out = []
+    for plan, _finding, target in planned_fixes(reads, diagnosis):
+        b = preflight(plan, target, reads)
+        out.append(PlanPreview(
+            fix=plan.fix, summary=plan.summary, risk=plan.risk.value, plan_hash=plan.hash,
+            changes=len(plan.changes),
+            blocked=None if b is None else b.reason))
+    return out
+
+
+def previews_json(reads: Reads, diagnosis: ClusterDiagnosis) -> dict[str, Any]:
+    """``{"plans": [...]}`` for a report, or ``{"plans": [], "plans_error": why}``."""
+    if not diagnosis.failing_checks:
+        return {"plans": []}
+    try:
+        return {"plans": [p.model_dump() for p in preview_plans(reads, diagnosis)]}
+    except Exception as exc:  # noqa: BLE001 - the diagnosis stands; say why there is no plan
+        return {"plans": [], "plans_error": f"could not plan: {describe(exc)}"}

@@ -54,7 +54,7 @@ def _heal(sim: Sim, sim_env: Callable[[Sim], None], tmp_path: Any, access: str) 
     # when it is remediated under the default policy, grant-pull-role is applied and verified
     sim_env(sim)
     summary = remediate_cluster(cluster="aks-app", policy=DEFAULT, sign_off="defer",
-                                verify_seconds=30)
+                                verify_seconds=30).as_json()
     assert [(r["fix"], r["outcome"]) for r in summary["records"]] == [
         ("grant-pull-role", "applied")], summary["records"]
     # then the pods pull and run (read the same way)
@@ -101,7 +101,7 @@ def test_a_stopped_cluster_is_reported_not_diagnosed_and_nothing_is_changed(
     sim_env(sim)
     summary = remediate_cluster(cluster="aks-app",
                                 policy=str(ROOT / "tests" / "policies" / "all-auto.yaml"),
-                                verify_seconds=5)
+                                verify_seconds=5).as_json()
     assert summary["records"] == []
     assert sim.journal() == []
 
@@ -137,7 +137,7 @@ def test_the_demo_fleets_entra_and_private_clusters_are_diagnosed_and_healed(
     # when remediated under the default policy, the pull role is granted and verified
     sim_env(sim)
     summary = remediate_cluster(cluster=cluster, policy=DEFAULT, sign_off="defer",
-                                verify_seconds=30)
+                                verify_seconds=30).as_json()
     assert [(r["fix"], r["outcome"]) for r in summary["records"]] == [
         ("grant-pull-role", "applied")], summary["records"]
     wait_running(kube(sim, cluster, tmp_path), namespace, workload, seconds=30)

@@ -26,13 +26,14 @@ from policies.model import Policy
 from simulator.scenario import ScenarioDoc, ScenarioError, build_world, read_scenario, scenario_dir
 from tasks.classify import classify
 from tasks.contract import Classification
-from tasks.fix import CATALOGUE
+from tasks.fix import fix_risks
 from tasks.kubeconfig import KubeconfigError, parse_kubeconfig
 from tasks.reads import parse_id
 from tasks.safe_input import InputLimitError, YamlLimits, check_yaml
 from tests.fuzzlib import FUZZ, YAML_PIECES, json_like, mutated, no_writes, pieces
 
 ROOT = Path(__file__).resolve().parents[1]
+CATALOGUE = fix_risks()
 SHIPPED = {p.name: p.read_text() for p in sorted((ROOT / "policies").glob("*.yaml"))}
 POLICY_KEYS = st.one_of(st.sampled_from([*Policy.model_fields, "decision", "approvers", "approval_timeout",
                                          "match", "days", "start", "end", "timezone", "decisions",

@@ -74,3 +74,23 @@ def test_remediation_ends_as_the_scenario_expects(name: str, sim_pool: Any,
         assert len(sim.journal()) == want.writes, sim.journal()
         attempts = {k: v for k, v in sim.stats().items() if k.startswith(WRITES)}
         assert attempts == {}, attempts
+
+
+@pytest.mark.parametrize("name,fix,fragment", [
+    ("fixer-cannot-assign-roles", "grant-pull-role",
+     "pullfix needs Microsoft.Authorization/roleAssignments/write on "),
+    ("egress-fix-denied-by-policy", "allow-cluster-egress-on-registry",
+     "blocked by policy assignment 'deny-public-acr'"),
+])
+def test_diagnose_says_which_planned_fix_azure_would_refuse_and_why(
+        name: str, fix: str, fragment: str, sim_pool: Any, sim_env: Callable[[Sim], None],
+        prefect_harness: None) -> None:
+    from flows.diagnose import diagnose_cluster_flow
+
+    sim: Sim = sim_pool.get(name)
+    sim_env(sim)
+    result = diagnose_cluster_flow(cluster="aks-app")
+    [plan] = [p for p in result["plans"] if p["fix"] == fix]
+    assert plan["blocked"] and fragment in plan["blocked"], plan
+    assert sim.journal() == []
+    assert {k: v for k, v in sim.stats().items() if k.startswith(WRITES)} == {}

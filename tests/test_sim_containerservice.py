@@ -169,8 +169,8 @@ def test_create_without_system_pool_is_rejected(sim: Sim) -> None:
 
 @BASIC
 def test_second_write_during_a_running_operation_gets_409(sim: Sim) -> None:
-    # given an update that takes five seconds
-    sim.settings(lro_seconds=5)
+    # given an update that takes five seconds (in real time)
+    sim.settings(lro_seconds=5, speedup=1.0)
     client = aks(sim)
     mc = client.managed_clusters.get("rg-aks", "aks-prod")
     client.managed_clusters.begin_create_or_update("rg-aks", "aks-prod", mc, polling=False)

@@ -184,7 +184,9 @@ def test_pull_role_granted_at_runtime_is_honoured(sim: Sim) -> None:
     admin.arm(AuthorizationManagementClient, sim.subscription).role_assignments.create(
         reg_id, "5c7c4b80-0000-4000-8000-000000000001", RoleAssignmentCreateParameters(
             role_definition_id=acrpull, principal_id=sp_none, principal_type="ServicePrincipal"))
-    # then the next token request succeeds
+    # then it is refused until Azure honours the assignment (minutes later), then it succeeds
+    assert admin_token(sim, "repository:app/web:pull", host, creds).status_code == 401
+    sim.advance(301)
     assert admin_token(sim, "repository:app/web:pull", host, creds).status_code == 200
 
 

@@ -136,8 +136,8 @@ def conflicts(fix_names: list[str] | tuple[str, ...], target: Target, reads: Rea
             effect = _effect(a, defn)
             if effect.lower() in ("deny", "modify") and matches(
                     (defn.policy_rule or {}).get("if", {}), _state(reg, fix)):
-                blocking.append(f"assignment '{a.name}' ({defn.display_name}, {effect}) at "
-                                f"{a.scope}")
+                blocking.append(f"policy assignment '{a.name}' ({defn.display_name}, "
+                                f"{effect}) at {a.scope}")
         if blocking:
             out[fix] = f"{fix} is blocked by " + "; ".join(blocking)
     return out
