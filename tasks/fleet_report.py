@@ -280,7 +280,8 @@ def _md(value: Any) -> str:
 def fleet_markdown(summary: dict[str, Any], *, html_path: str = "") -> str:
     v = fleet_view(summary)
     lines = [f"# Fleet report ({v.mode})", "",
-             ", ".join(f"{n} {k}" for k, n in {**v.totals, **v.outcomes}.items()), ""]
+             ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in {**v.totals, **v.outcomes}.items()),
+             ""]
     if html_path:
         lines += [f"Full report (self-contained HTML): `{html_path}`", ""]
     lines += ["| cluster | outcome | kept fixes | waits for |", "|---|---|---|---|"]

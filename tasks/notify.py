@@ -58,7 +58,7 @@ def webhook_urls(value: str | None = None, *, logger: logging.Logger | logging.L
 
 def attention(summary: dict[str, Any]) -> list[str]:
     """One line per thing a person must act on: sign-offs waiting, fixes that failed or were
-    rolled back, clusters that could not be remediated."""
+    rolled back, clusters that could not be diagnosed or remediated."""
     v = fleet_view(summary)
     lines = [f"sign-off waiting: {s.fix} on {s.cluster} (plan {s.plan}; approvers "
              f"{', '.join(s.approvers) or 'nobody named'})" for s in v.sign_offs]
@@ -68,11 +68,12 @@ def attention(summary: dict[str, Any]) -> list[str]:
 
 
 def message(summary: dict[str, Any], *, report: str = "") -> dict[str, str] | None:
-    """The payload, or ``None`` when nothing needs anyone."""
-    lines = attention(summary)
-    if not lines:
-        return None
+    """The payload, or ``None`` unless a sign-off waits or a fix failed or was rolled back (a
+    cluster that could not be read alone is the report's news, not a page for someone)."""
     v = fleet_view(summary)
+    if not v.sign_offs and not any(f.fix for f in v.failures):
+        return None
+    lines = attention(summary)
     head = (f"pullfix fleet sweep ({v.mode}): {v.totals['clusters']} clusters, "
             f"{len(v.sign_offs)} sign-off(s) waiting, {len(v.failures)} failure(s)")
     tail = [f"report: {report}"] if report else []

@@ -239,6 +239,9 @@ def test_a_plan_sweep_shows_what_each_failing_cluster_would_get() -> None:
 def test_the_markdown_artifact_names_the_html_file_and_each_cluster() -> None:
     md = fleet_markdown(_summary(), html_path="/home/op/.pullfix/reports/sweep-1.html")
 
+    assert md.splitlines()[2] == ("5 clusters, 3 failing clusters, 7 failing pods, 1 could not "
+                                  "diagnose, 2 changes, 1 applied, 1 rolled back, 1 awaiting sign "
+                                  "off, 1 denied")
     assert "Full report (self-contained HTML): `/home/op/.pullfix/reports/sweep-1.html`" in md
     assert "| aks-waiting | blocked | - | rotate-pull-secret-sp: sign-off by group:pullfix-approvers, " \
            "user:alice@contoso.com; enable-selected-networks: the owners: the policy denies " \
@@ -313,11 +316,12 @@ def test_a_sweep_that_needs_a_person_posts_one_message_listing_what_waits_and_fa
     assert TOKEN not in json.dumps(payload)
 
 
-def test_a_sweep_that_needs_nobody_sends_nothing(webhook: Callable[..., _Webhook]) -> None:
+def test_a_sweep_where_nothing_waits_and_no_fix_failed_sends_nothing(
+        webhook: Callable[..., _Webhook]) -> None:
     hook = webhook()
     summary = _summary()
-    summary["remediations"] = summary["remediations"][:1]  # only the healed cluster
-    summary["results"] = summary["results"][:1]
+    summary["remediations"] = summary["remediations"][:1]  # the healed cluster
+    summary["results"] = [summary["results"][0], summary["results"][-1]]  # and an unreachable one
 
     assert message(summary) is None
     assert notify(summary, urls=[hook.url]) == []
