@@ -49,6 +49,40 @@ def _print_cluster_table(result: dict[str, Any]) -> None:
         console.print(f"[yellow]{result['plans_error']}[/yellow]")
 
 
+def _check_report_target(report: str) -> None:
+    """Before the sweep runs: ``--report`` must name a folder or a file in an existing folder."""
+    from pathlib import Path
+
+    target = Path(report).expanduser()
+    if not target.is_dir() and not target.parent.is_dir():
+        _fail(f"--report {report}: the folder {target.parent} does not exist; create it or "
+              "give another path")
+
+
+def _report_line(summary: dict[str, Any], report: str | None, *, err: bool) -> None:
+    """One plain line naming the HTML fleet report (piped output too), after copying it where
+    ``--report`` asks."""
+    import shutil
+    from pathlib import Path
+
+    src = summary.get("report_html")
+    if not src:
+        typer.echo("fleet report: not written (see the sweep's log)", err=True)
+        return
+    where = src
+    if report is not None:
+        target = Path(report).expanduser()
+        if target.is_dir():
+            target = target / Path(src).name
+        try:
+            shutil.copyfile(src, target)
+        except OSError as exc:
+            _fail(f"could not copy the fleet report to {target}: {exc.strerror or exc}; it is "
+                  f"at {src}")
+        where = str(target)
+    typer.echo(f"fleet report: {where}", err=err)
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def diagnose(
@@ -94,9 +128,13 @@ def register(app: typer.Typer) -> None:
         rate: Annotated[float, typer.Option(
             "--rate", help="ARM requests per second per subscription")] = 20.0,
         output: Annotated[str, typer.Option("-o", "--output", help="table | json")] = "table",
+        report: Annotated[str | None, typer.Option(
+            "--report", help="also copy the HTML fleet report to this file (or folder)")] = None,
     ) -> None:
         """Sweep every visible subscription's clusters and summarise root causes."""
         _quiet_prefect()
+        if report is not None:
+            _check_report_target(report)
         from rich.progress import Progress
 
         import flows.sweep as sweep_mod
@@ -140,6 +178,7 @@ def register(app: typer.Typer) -> None:
             sweep_mod.PROGRESS = None
         if output == "json":
             typer.echo(json.dumps(summary, indent=2))
+            _report_line(summary, report, err=True)  # stdout stays one JSON document
             return
         from rich.console import Console
         from rich.table import Table
@@ -163,3 +202,4 @@ def register(app: typer.Typer) -> None:
                 for rec in r["records"]:
                     fixes.add_row(r["cluster"], rec["fix"], rec["outcome"], rec["reason"])
             console.print(fixes)
+        _report_line(summary, report, err=False)

@@ -108,4 +108,30 @@ def fleet_sweep(mode: str = "plan", subscriptions: list[str] | None = None,
         {"check": c["check"], "fixes": ", ".join(c["fixes"]), "clusters": len(c["clusters"]),
          "pods": c["pods"], "summary": c["summary"]} for c in summary["root_causes"]]
         or [{"check": "-", "fixes": "-", "clusters": 0, "pods": 0, "summary": "nothing failing"}])
+    _publish_report(summary)
     return summary
+
+
+def _publish_report(summary: dict[str, Any]) -> None:
+    """The fleet report: an HTML file under ``$PULLFIX_HOME/reports`` (its path in the summary
+    as ``report_html``), a markdown artifact summarising it, and one webhook message when a
+    sign-off waits or a fix failed. None of it can fail the sweep: its work is done."""
+    import datetime as dt
+
+    from prefect import get_run_logger
+    from prefect.context import get_run_context
+
+    from tasks.fleet_report import fleet_markdown, write_fleet_report
+    from tasks.notify import notify
+
+    logger = get_run_logger()
+    run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
+    summary["report_html"] = None
+    try:
+        summary["report_html"] = str(write_fleet_report(
+            summary, run_id=run_id, generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")))
+    except OSError as exc:
+        logger.warning("could not write the fleet report: %s", exc)
+    create_markdown_artifact(key="fleet-report", markdown=fleet_markdown(
+        summary, html_path=summary["report_html"] or ""), description="pullfix fleet report")
+    notify(summary, report=summary["report_html"] or "", logger=logger)
