@@ -62,8 +62,14 @@ done
 set -a
 eval "$(.venv/bin/python -m simulator env --connection-file "$CONN" | sed 's/^export //')"
 set +a
+# pullfix's own state (the audit log, fleet reports) next to the run's other state
+export PULLFIX_HOME=$PWD/$RUN
 echo "== pullfix sweep --mode apply --policy ${PULLFIX_POLICY:-policies/default.yaml} (the demo fleet)"
 .venv/bin/pullfix sweep --mode apply --policy "${PULLFIX_POLICY:-policies/default.yaml}"
+echo "== pullfix audit verify (the hash-chained audit log in $RUN/audit.db)"
+.venv/bin/pullfix audit verify
+.venv/bin/pullfix audit export --format html --out "$RUN/audit.html" >/dev/null
+echo "audit log exported: $RUN/audit.html"
 
 cat <<TXT
 
