@@ -194,6 +194,14 @@ def checks() -> None:
 
 
 @app.command()
+def fixes() -> None:
+    """Print the fix catalogue (the README's table) as markdown."""
+    from tasks.docs import fixes_markdown
+
+    typer.echo(fixes_markdown())
+
+
+@app.command()
 def version() -> None:
     """Print pullfix's version."""
     from importlib.metadata import version as v

@@ -23,3 +23,12 @@ def test_every_check_documents_itself() -> None:
                                     "kubelet text, the evidence and the fixes"
         assert name == spec.fn.__module__.rsplit(".", 1)[-1].replace("_", "-") or \
             name.startswith("image-arch"), f"{name}: module name follows the check name"
+
+
+def test_the_readme_fix_table_is_generated_from_the_fix_registry() -> None:
+    from tasks.docs import fixes_markdown
+
+    readme = (ROOT / "README.md").read_text()
+    m = re.search(r"<!-- fixes:begin -->\n(.*?)\n<!-- fixes:end -->", readme, re.S)
+    assert m, "README.md lacks the <!-- fixes:begin/end --> block"
+    assert m.group(1) == fixes_markdown(), "regenerate the table: .venv/bin/pullfix fixes"

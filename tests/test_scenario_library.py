@@ -10,26 +10,15 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 
 from simulator.scenario import ScenarioDoc, read_scenario, scenario_names
+from tasks.fix import load_fixes
 from tasks.kube_access import ClusterStopped
+from tasks.registry import load_checks
 from tests.scenariolib import failed_messages, is_running, kube, pods, waiting_reasons
 from tests.simharness import Sim
 
-# DESIGN.md "The catalogue": the names are a contract with policy files
-CHECKS = {
-    "registry-healthy", "cluster-can-pull", "kubelet-identity-has-pull-role",
-    "cluster-sp-secret-valid", "pull-role-on-current-sp", "kubelet-identity-on-vmss",
-    "pull-secret-sp-valid", "pull-secret-admin-valid", "image-arch-matches-node",
-    "image-reference-valid", "private-dns-zone-linked", "registry-allows-cluster-egress",
-    "vnet-peering-connected", "firewall-allows-registry", "nsg-allows-registry",
-    "image-platform-matches-node", "fixer-has-permissions", "azure-policy-conflicts",
-}
-FIXES = {
-    "grant-pull-role", "rotate-cluster-sp-secret", "remove-stale-role-assignment",
-    "reconcile-cluster", "rotate-pull-secret-sp", "refresh-pull-secret-admin",
-    "correct-image-reference", "link-private-dns-zone", "allow-cluster-egress-on-registry",
-    "enable-selected-networks", "repair-vnet-peering", "allow-registry-on-firewall",
-    "set-os-node-selector", "restart-failing-pods",
-}
+# the names are a contract with policy files: read from the registries, not kept by hand
+CHECKS = set(load_checks())
+FIXES = set(load_fixes())
 CATEGORIES = {"unauthorized", "not_found", "forbidden", "timeout", "platform_mismatch", "other"}
 
 # issue 3: one scenario per row of the catalogue, plus healthy
