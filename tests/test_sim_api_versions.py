@@ -52,9 +52,12 @@ PROVIDERS = [
     ("/providers/Microsoft.Authorization/policyDefinitions",
      "Microsoft.Authorization/policyDefinitions", "policyDefinitions", "global", ""),
     ("~/providers/Microsoft.Insights/eventtypes/management/values",
-     "Microsoft.Insights/eventtypes", "eventtypes", "global", ""),
+     "Microsoft.Insights/eventtypes", "eventtypes/values", "global", ""),
     ("~/providers/Microsoft.Network/virtualNetworks", "Microsoft.Network", "virtualNetworks",
      "eastus", "eastus"),
+    # a child type is named with its parent's, and answers its namespace's versions
+    ("~" + RG + "/providers/Microsoft.Network/virtualNetworks/vnet-app/subnets",
+     "Microsoft.Network", "virtualNetworks/subnets", "eastus", "eastus"),
     ("~" + RG + "/providers/Microsoft.Network/privateDnsZones", "Microsoft.Network/privateDnsZones",
      "privateDnsZones", "eastus", ""),
     ("~/providers/Microsoft.Compute/virtualMachineScaleSets", "Microsoft.Compute",
@@ -86,7 +89,7 @@ def test_arm_refuses_an_unsupported_version_of_its_own_endpoints(sim: Sim, path:
 
 
 @pytest.mark.parametrize(("path", "key", "rtype", "location", "locations"), PROVIDERS,
-                         ids=[p[2] for p in PROVIDERS])
+                         ids=[p[2].replace("/", "-") for p in PROVIDERS])
 def test_a_provider_refuses_an_unsupported_version_per_resource_type(
         sim: Sim, path: str, key: str, rtype: str, location: str, locations: str) -> None:
     # given a resource provider's endpoint, when a made-up api-version is sent
@@ -125,8 +128,8 @@ def test_an_unknown_provider_namespace_gets_no_registered_provider_found(sim: Si
     assert err == {
         "code": "NoRegisteredProviderFound",
         "message": "No registered resource provider found for location 'global' and API version "
-                   "'2024-03-01' for type 'locations'. The supported api-versions are ''. The "
-                   "supported locations are ''."}
+                   "'2024-03-01' for type 'locations/operations'. The supported api-versions "
+                   "are ''. The supported locations are ''."}
 
 
 def test_the_versions_az_cli_and_the_sdks_send_are_answered(sim: Sim) -> None:

@@ -31,7 +31,7 @@ from simulator.core import errors
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "api_versions.json"
 ARM = "microsoft.resources"  # ARM's own endpoints
-_PROVIDER = re.compile(r"/providers/(?P<ns>[A-Za-z][A-Za-z0-9]*\.[A-Za-z0-9.]+)(?:/(?P<type>[^/]+))?",
+_PROVIDER = re.compile(r"/providers/(?P<ns>[A-Za-z][A-Za-z0-9]*\.[A-Za-z0-9.]+)(?=/|$)",
                        re.IGNORECASE)
 _SORT = re.compile(r"^(\d{4}-\d{2}-\d{2})(.*)$")
 
@@ -44,23 +44,27 @@ def supported() -> dict[str, list[str]]:
 
 
 def target(path: str) -> tuple[str, str | None]:
-    """The (namespace, resource type) ARM routes ``path`` to; ``("microsoft.resources", None)``
-    for the requests ARM answers itself."""
-    matches = list(_PROVIDER.finditer(path))
+    """The (namespace, resource type) ARM routes ``path`` to, the type nested as ARM names it
+    (``virtualNetworks/subnets``); ``("microsoft.resources", None)`` for the requests ARM
+    answers itself."""
+    matches = list(_PROVIDER.finditer(path))  # an extension resource is its last provider's
     if not matches:
         return ARM, None
-    last = matches[-1]
-    if last.group("type") is None:  # GET /subscriptions/{sub}/providers/{ns}: ARM's registry
+    segments = [s for s in path[matches[-1].end():].split("/") if s]
+    if not segments:  # GET /subscriptions/{sub}/providers/{ns}: ARM's provider registry
         return ARM, None
-    return last.group("ns"), last.group("type")
+    return matches[-1].group("ns"), "/".join(segments[::2])
 
 
 def versions_for(path: str) -> list[str] | None:
-    """The api-versions answered for ``path``; ``None`` when its namespace/type is unknown."""
+    """The api-versions answered for ``path`` (its type's own list, else its top-level type's,
+    else its namespace's); ``None`` when nobody registered its namespace/type."""
     ns, rtype = target(path)
     table = supported()
-    if rtype is not None and f"{ns}/{rtype}".lower() in table:
-        return table[f"{ns}/{rtype}".lower()]
+    if rtype is not None:
+        for name in (rtype, rtype.split("/")[0]):
+            if f"{ns}/{name}".lower() in table:
+                return table[f"{ns}/{name}".lower()]
     return table.get(ns.lower())
 
 
@@ -119,7 +123,7 @@ def _locations(path: str, ns: str, world: Any, *, known: bool) -> tuple[str, str
                 break
     if not known:
         return location or "global", ""
-    if ns.lower() in _GLOBAL or ns.lower() == "microsoft.network" and "privatednszones" in \
+    if ns.lower() in _GLOBAL or ns.lower() == "microsoft.network" and "/privatedns" in \
             path.lower():
         return location or "global", ""
     return location or (regions[0] if regions else "global"), ", ".join(regions)
