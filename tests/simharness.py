@@ -18,6 +18,7 @@ from typing import Any
 import requests
 from azure.identity import ClientSecretCredential
 
+from simulator.core import apiversions
 from tasks.clients import Clients
 from tasks.cloud import CloudProfile, discover
 
@@ -128,8 +129,10 @@ class Sim:
     def token(self, scope: str | None = None) -> str:
         return self.credential().get_token(scope or self.profile.arm_scope).token
 
-    def arm_request(self, method: str, path: str, *, api_version: str = "2024-01-01",
+    def arm_request(self, method: str, path: str, *, api_version: str | None = None,
                     token: str | None = None, **kwargs: Any) -> requests.Response:
+        # by default the newest GA version the path's provider answers (ARM refuses made-up ones)
+        api_version = api_version or apiversions.latest(path.split("?", 1)[0])
         sep = "&" if "?" in path else "?"
         return self.session.request(
             method, self.arm.rstrip("/") + path + f"{sep}api-version={api_version}",

@@ -185,9 +185,11 @@ def test_an_unsupported_api_version_is_rejected(sim_pool: Any) -> None:
                "Microsoft.ContainerService/managedClusters/aks-app", api_version="2001-01-01")
     assert reply.status_code == 400, reply.text
     err = reply.json()["error"]
-    assert err["code"] == "InvalidApiVersionParameter"
-    assert err["message"].startswith("The api-version '2001-01-01' is invalid. The supported "
-                                     "versions are '2026-08-01,2026-06-01,")
+    assert err["code"] == "NoRegisteredProviderFound"
+    assert err["message"].startswith("No registered resource provider found for location "
+                                     "'eastus' and API version '2001-01-01' for type "
+                                     "'managedClusters'. The supported api-versions are "
+                                     "'2017-08-31, 2018-03-31, ")
     # the versions the SDK and az CLI send are answered
     for version in ("2026-08-01", "2026-06-01", "2024-09-01"):
         assert sim.arm_request("GET", f"/subscriptions/{_sub(sim)}/resourceGroups/rg-app/"

@@ -205,7 +205,7 @@ class Dispatcher:
                     "requests.",
                 )
             if ctx.api_version:
-                apiversions.check(ctx.path, ctx.api_version)
+                apiversions.check(ctx.path, ctx.api_version, world=self.world)
             extra = self._throttle(ctx, route.write)
             self._authorize(ctx, route)
         elif route.service == "graph":

@@ -16,10 +16,17 @@ from simulator.core.world import public
 from simulator.identity.models import iso
 
 
-def _urls(ctx: Ctx, op_id: str, namespace: str, location: str) -> tuple[str, str]:
+def _urls(ctx: Ctx, op_id: str, namespace: str, location: str, resource_id: str
+          ) -> tuple[str, str]:
     sub = parse(ctx.path).subscription
     base = ctx.base_url.rstrip("/")
     tail = f"?api-version={ctx.api_version}"
+    if "/providers/microsoft.network/privatednszones/" in resource_id.lower():
+        # Private DNS polls its own types under the zone's resource group (its examples' URLs),
+        # which answer Private DNS's api-versions, not Microsoft.Network's
+        rg = f"{base}/subscriptions/{sub}/resourceGroups/{parse(resource_id).resource_group}"
+        root = f"{rg}/providers/Microsoft.Network/privateDnsOperation"
+        return f"{root}Statuses/{op_id}{tail}", f"{root}Results/{op_id}{tail}"
     root = f"{base}/subscriptions/{sub}/providers/{namespace}/locations/{location}"
     return f"{root}/operations/{op_id}{tail}", f"{root}/operationresults/{op_id}{tail}"
 
@@ -49,7 +56,7 @@ def begin(
     headers: tuple[str, ...] = ("Azure-AsyncOperation",),
 ) -> Reply:
     op_id = ctx.world.begin_operation(resource_id=resource_id, kind=kind, apply=apply)
-    async_url, location_url = _urls(ctx, op_id, namespace, location)
+    async_url, location_url = _urls(ctx, op_id, namespace, location, resource_id)
     out = {"retry-after-ms": str(ctx.world.settings["retry_after_ms"]),
            "Retry-After": "1"}
     if "Azure-AsyncOperation" in headers:
@@ -60,6 +67,8 @@ def begin(
 
 
 @route("GET", "/subscriptions/{sub}/providers/{ns}/locations/{loc}/operations/{op}", action="")
+@route("GET", "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/"
+              "privateDnsOperationStatuses/{op}", action="")
 def operation_status(ctx: Ctx) -> Any:
     op = ctx.world.operation(ctx.params["op"])
     if op is None:
@@ -73,6 +82,8 @@ def operation_status(ctx: Ctx) -> Any:
 
 @route("GET", "/subscriptions/{sub}/providers/{ns}/locations/{loc}/operationresults/{op}",
        action="")
+@route("GET", "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/"
+              "privateDnsOperationResults/{op}", action="")
 def operation_result(ctx: Ctx) -> Any:
     op = ctx.world.operation(ctx.params["op"])
     if op is None:
