@@ -79,7 +79,7 @@ shows the run and its artifacts. Point a shell (or the real az CLI and kubectl) 
   export AZURE_CONFIG_DIR=\$PWD/.pullfix/az
   .azcli/bin/az cloud register -n PullfixSimulator --endpoint-resource-manager "\$PULLFIX_ARM_ENDPOINT"
   .azcli/bin/az cloud set -n PullfixSimulator && .azcli/bin/az config set core.instance_discovery=false
-  .azcli/bin/az login --service-principal -u "\$AZURE_CLIENT_ID" -p "\$AZURE_CLIENT_SECRET" --tenant "\$AZURE_TENANT_ID"
+  .azcli/bin/az login --service-principal -u "\$AZURE_CLIENT_ID" --password="\$AZURE_CLIENT_SECRET" --tenant "\$AZURE_TENANT_ID"
   .azcli/bin/az aks get-credentials -g rg-aks-prod -n aks-api-prod --file .pullfix/kubeconfig
   .venv/bin/kubectl --kubeconfig .pullfix/kubeconfig get pods -A
   .venv/bin/pullfix diagnose --cluster aks-api-prod

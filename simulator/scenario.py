@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import re
-import secrets as _secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -354,6 +353,7 @@ def _install_operator(world: World, spec: OperatorSpec) -> None:
         create_application,
         create_managed_identity_principal,
         make_password_credential,
+        new_secret,
     )
     from simulator.resources.models import create_resource_group
 
@@ -362,7 +362,7 @@ def _install_operator(world: World, spec: OperatorSpec) -> None:
         object_id=stable_uuid("operator-app-obj", world.tenant_id),
         sp_object_id=stable_uuid("operator-sp", world.tenant_id),
     )
-    secret = _secrets.token_urlsafe(30)
+    secret = new_secret()
     cred, _ = make_password_credential(world, display_name="pullfix", end=world.now() + 2 * 365
                                        * 86400, value=secret)
     app["passwordCredentials"].append(cred)

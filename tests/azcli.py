@@ -28,10 +28,25 @@ class Az:
                  sim.arm)
         self.run("cloud", "set", "-n", "PullfixSim")
         self.run("config", "set", "core.instance_discovery=false")
-        sp = sim.conn["service_principal"]
         if login:
-            self.run("login", "--service-principal", "-u", sp["client_id"], "-p",
-                     sp["client_secret"], "--tenant", sim.tenant)
+            self.login(sim.conn["service_principal"]["client_id"])
+
+    def login(self, client_id: str, fixture_secret: str | None = None, *, check: bool = True,
+              ) -> subprocess.CompletedProcess[str]:
+        """``az login`` as a service principal: pullfix's operator unless a world file's fixture
+        secret is given. The operator's real secret is looked up here, never passed, so that a
+        failure's traceback (pytest prints arguments) cannot show it; ``--password=`` because
+        Entra's secrets may begin with '-', which az's parser would take for an option."""
+        secret = (fixture_secret if fixture_secret is not None
+                  else self.sim.conn["service_principal"]["client_secret"])
+        out = subprocess.run([str(AZ), "login", "--service-principal", "-u", client_id,
+                              f"--password={secret}", "--tenant", self.sim.tenant, "-o", "none"],
+                             env=self.env, capture_output=True, text=True, timeout=180, cwd=ROOT)
+        del secret
+        if check and out.returncode != 0:
+            raise AssertionError(f"az login --service-principal -u {client_id} failed "
+                                 f"({out.returncode}):\n{out.stderr[-3000:]}")
+        return out
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         out = subprocess.run([str(AZ), *args], env=self.env, capture_output=True, text=True,

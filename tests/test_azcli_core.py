@@ -27,7 +27,6 @@ def test_az_registers_the_cloud_logs_in_and_lists_groups(sim: Sim, tmp_path) -> 
 def test_az_login_with_a_wrong_secret_fails_like_entra(sim: Sim, tmp_path) -> None:
     # a fresh config directory: MSAL would otherwise answer from its token cache
     az = Az(sim, tmp_path / "az", login=False)
-    out = az.run("login", "--service-principal", "-u", sim.conn["service_principal"]["client_id"],
-                 "-p", "wrong", "--tenant", sim.tenant, check=False)
+    out = az.login(sim.conn["service_principal"]["client_id"], "wrong", check=False)
     assert out.returncode != 0
     assert "AADSTS7000215" in out.stderr
