@@ -9,10 +9,11 @@ aggregated events.
 Timing, from world time so ``World.advance`` moves it:
 
 - a failed pull backs off 10 s, doubling to 300 s (kubelet's image back-off), times
-  ``settings.kubelet_backoff_scale``. The status shows ``ErrImagePull`` with the runtime's
-  message for the first half of each back-off and ``ImagePullBackOff`` / ``Back-off pulling
-  image "…"`` for the second, when the ``BackOff`` and ``Error: ImagePullBackOff`` events are
-  recorded (once per back-off period, aggregated by the event recorder);
+  ``settings.kubelet_backoff_scale`` and divided by ``settings.speedup`` as Azure's delays
+  are. The status shows ``ErrImagePull`` with the runtime's message for the first half of
+  each back-off and ``ImagePullBackOff`` / ``Back-off pulling image "…"`` for the second,
+  when the ``BackOff`` and ``Error: ImagePullBackOff`` events are recorded (once per
+  back-off period, aggregated by the event recorder);
 - when the back-off expires the pull is attempted again;
 - when the world changes (a world *generation*, bumped by a listener on
   ``World.changed()`` — every write through the API, LRO completion, reset — plus the
@@ -92,10 +93,13 @@ def sync(world: World, cluster_key: str) -> None:
 
 
 def _backoff(world: World, previous: float | None) -> float:
+    """The next back-off, in wall seconds: the kubelet's 10 s doubling to 300 s, passing
+    ``speedup`` times faster like every other delay of the twin, so a role assignment honoured
+    after 5 minutes and a pod retrying every 5 minutes keep their real proportions."""
     scale = float(world.settings.get("kubelet_backoff_scale", 1.0))
     if previous is None:
-        return BASE_BACKOFF * scale
-    return min(previous * 2, MAX_BACKOFF * scale)
+        return world.delay(BASE_BACKOFF * scale)
+    return min(previous * 2, world.delay(MAX_BACKOFF * scale))
 
 
 def _sync_pod(world: World, cluster: dict[str, Any], key: str, kst: dict[str, Any],
