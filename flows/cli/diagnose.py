@@ -158,8 +158,11 @@ def register(app: typer.Typer) -> None:
             if not policy:
                 fail("--mode apply needs --policy FILE (e.g. policies/default.yaml)")
             load_policy(policy)
-        # before starting Prefect: a wrong subscription gets its one-line answer at once
-        resolve_subscriptions(Reads(Clients()), subscription)
+        # before starting Prefect: a missing credential or a wrong subscription gets its
+        # one-line answer at once, not a flow run's traceback
+        clients = Clients()
+        clients.credential.get_token(clients.profile.arm_scope)
+        resolve_subscriptions(Reads(clients), subscription)
         with Progress(f"fleet sweep ({mode})") as progress:
             sweep_mod.PROGRESS = lambda done, total, name: progress.count(
                 done, total, f"diagnosed {name}")

@@ -96,7 +96,8 @@ def _state(run_id: Any) -> Any:
 
 def _follow(run: Any, *, plan_hash: str, timeout: float, until_verdict: bool) -> dict[str, Any]:
     """Follow the run after its answer was sent: its audit records (printed as progress) until
-    it finishes, pauses again, or (``until_verdict``) has recorded its verdict on this plan."""
+    it finishes, pauses again, refuses this plan, or (``until_verdict``) has recorded any
+    verdict on it."""
     from prefect.client.schemas.objects import StateType
 
     from flows.cli.progress import Progress, describe_record, follow_audit
@@ -128,7 +129,9 @@ def _follow(run: Any, *, plan_hash: str, timeout: float, until_verdict: bool) ->
                     outcome["state"] = state.name
                     outcome["paused_again"] = _description(again) if again else ""
                     break
-                if until_verdict and _verdict(mine, plan_hash):
+                verdict = _verdict(mine, plan_hash)
+                # a refusal is final for this plan (the run may go on with other fixes)
+                if verdict is not None and (until_verdict or verdict.kind == "rejection"):
                     outcome["state"] = state.name if state else None
                     break
                 if time.monotonic() > deadline:
