@@ -204,3 +204,41 @@ def test_diagnose_and_sweep_that_find_failing_pods_exit_1(prefect_env: dict[str,
     # piped: the progress is plain lines on stderr, no live display's control codes
     assert "[1/1] diagnosed aks-app" in swept.stderr
     assert "\x1b[" not in swept.stderr
+
+
+@pytest.mark.scenario("missing-pull-role")
+def test_an_apply_sweep_that_heals_exits_0_and_shows_each_step_when_piped(
+        prefect_env: dict[str, str], tmp_path: Path) -> None:
+    # given a fleet whose one failing cluster the default policy may fix on its own
+    env = dict(prefect_env, PULLFIX_WEBHOOK_URL="")
+    # when an apply sweep runs piped, as in CI
+    got = pullfix(env, "sweep", "--mode", "apply", "--policy", "policies/default.yaml",
+                  "-o", "json", timeout=600)
+    # then it heals the cluster and exits 0, stdout one JSON document
+    assert got.returncode == 0, got.stderr[-3000:]
+    summary = json.loads(got.stdout)
+    assert [r["outcome"] for r in summary["remediations"]] == ["healed"]
+    # and stderr tells the steps as plain lines, from diagnosis to the cluster's outcome
+    lines = got.stderr.splitlines()
+    assert "[1/1] diagnosed aks-app" in lines
+    steps = [next(i for i, x in enumerate(lines) if x.startswith(prefix)) for prefix in (
+        "aks-app: remediation started (flow run ", "aks-app: grant-pull-role: auto",
+        "aks-app: applying grant-pull-role (1 change(s))", "aks-app: grant-pull-role applied",
+        "aks-app: grant-pull-role: verified", "aks-app: healed — healed: every pod pulls")]
+    assert steps == sorted(steps), lines
+    assert "\x1b[" not in got.stderr
+
+
+@pytest.mark.scenario("missing-pull-role")
+def test_throttling_beyond_the_retries_is_one_line_and_exit_3(sim: Sim) -> None:
+    # given ARM answering every cluster list with 429 (Retry-After: 1), as a throttled
+    # subscription does
+    sim.fault(method="GET", path="Microsoft.ContainerService/managedClusters$", status=429,
+              retry_after=1)
+    # when the inventory is asked for, after the SDK's own retries
+    got = pullfix(env_with(sim), "clusters")
+    # then one line says so, and what to do
+    assert got.returncode == 3, got.stderr
+    [line] = got.stderr.strip().splitlines()
+    assert line.startswith("pullfix: Azure throttled pullfix beyond its retries (429")
+    assert line.endswith("; try again later or lower --rate")

@@ -109,7 +109,8 @@ def test_approve_prints_a_refusal_and_exits_1(served: Sim) -> None:
     assert got.returncode == 1, got.stdout + got.stderr
     first = got.stdout.splitlines()[0]
     assert first.startswith("refused: reconcile-cluster on aks-app: ")
-    assert first.endswith("is not an approver for this fix: nothing applied"), first
+    assert first.endswith(f"({stable_uuid('sp-object', 'mallory')}) is not an approver for "
+                          "this fix: the policy allows group:pullfix-approvers: nothing applied"), first
     assert "approved" not in got.stdout
     rec = _record(_finish(t, out), "reconcile-cluster")
     assert rec["outcome"] == "rejected"

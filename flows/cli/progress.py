@@ -95,20 +95,28 @@ def describe_record(rec: Record) -> str | None:
     return f"{where}: {summarize(rec)}"
 
 
+def audit_head() -> int:
+    """The seq of the audit log's last record (0 when empty)."""
+    from tasks.audit import store
+
+    head = store().head()
+    return head[0] if head else 0
+
+
 @contextmanager
 def follow_audit(on_record: Callable[[Record], None], *, interval: float = 1.0,
-                 on_tick: Callable[[], None] | None = None) -> Iterator[None]:
-    """Call ``on_record`` for each audit record written while the block runs (polling the
-    store from a thread; the records after the block's last poll are delivered at its end),
-    and ``on_tick`` after each poll."""
+                 on_tick: Callable[[], None] | None = None, after: int | None = None
+                 ) -> Iterator[None]:
+    """Call ``on_record`` for each audit record written while the block runs — or after record
+    ``after`` (see :func:`audit_head`) — polling the store from a thread (the records after
+    the block's last poll are delivered at its end), and ``on_tick`` after each poll."""
     import sqlalchemy as sa
 
     from tasks.audit import Record, store
     from tasks.audit.db import LOG
 
     audit = store()
-    head = audit.head()
-    last = [head[0] if head else 0]
+    last = [audit_head() if after is None else after]
     stop = threading.Event()
 
     def poll() -> None:

@@ -13,6 +13,7 @@ cluster unhealed, 2 for an unknown run, 3 when the flow gave no verdict in time.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import TYPE_CHECKING, Annotated, Any
@@ -60,14 +61,24 @@ def pause_description(run_id: Any, state: Any) -> str:
     keyset = state.state_details.run_input_keyset or {} if state is not None else {}
     with get_client(sync_client=True) as client:
         try:
-            return str(client.read_flow_run_input(flow_run_id=run_id, key=keyset["description"]))
+            stored = str(client.read_flow_run_input(flow_run_id=run_id, key=keyset["description"]))
         except Exception:  # noqa: BLE001 - a run without a description still lists
             return ""
+    try:  # Prefect stores the description as a JSON string
+        text = json.loads(stored)
+    except ValueError:
+        return stored
+    return text if isinstance(text, str) else stored
+
+
+def _what(description: str) -> str:
+    """The sign-off a description asks for, without its plan hash."""
+    return description.split("[plan")[0].strip().removeprefix("Approve ").strip()
 
 
 def waiting_line(run_id: str, description: str) -> str:
     """What a paused run waits for, and the exact commands that answer it."""
-    what = description.split("[plan")[0].strip() or "a sign-off"
+    what = _what(description) or "a sign-off"
     return (f"waiting for sign-off: {what} (flow run {run_id}); an approver runs: "
             f"pullfix approve {run_id}   (or: pullfix reject {run_id})")
 
@@ -94,7 +105,8 @@ def _state(run_id: Any) -> Any:
         return client.read_flow_run(run_id).state
 
 
-def _follow(run: Any, *, plan_hash: str, timeout: float, until_verdict: bool) -> dict[str, Any]:
+def _follow(run: Any, *, plan_hash: str, timeout: float, until_verdict: bool, after: int
+            ) -> dict[str, Any]:
     """Follow the run after its answer was sent: its audit records (printed as progress) until
     it finishes, pauses again, refuses this plan, or (``until_verdict``) has recorded any
     verdict on it."""
@@ -116,7 +128,7 @@ def _follow(run: Any, *, plan_hash: str, timeout: float, until_verdict: bool) ->
             if text:
                 progress.line(text)
 
-        with follow_audit(on_record, interval=0.5):
+        with follow_audit(on_record, interval=0.5, after=after):
             deadline = time.monotonic() + timeout
             while True:
                 state = _state(run.id)
@@ -161,7 +173,7 @@ def _report(run: Any, desc: str, plan_hash: str, followed: dict[str, Any]) -> di
     ended = next((r for r in recs if r.kind == "run-ended"), None)
     doc: dict[str, Any] = {
         "run_id": str(run.id), "plan_hash": plan_hash,
-        "sign_off": desc.split("[plan")[0].strip(),
+        "sign_off": _what(desc),
         "verdict": None if verdict is None else ("approved" if verdict.kind == "approval"
                                                  else "refused"),
         "reason": summarize(verdict) if verdict is not None else "",
@@ -245,10 +257,14 @@ def _answer(run_id: str, *, approve: bool, comment: str, timeout: float, output:
         # sign in as the person approving: the flow verifies this token, the CLI does not
         profile = from_environment()
         run_input["token"] = build_credential(profile).get_token(profile.arm_scope).token
+    from flows.cli.progress import audit_head
+
+    after = audit_head()  # the flow may answer before we start following it
     resume_flow_run(run.id, run_input=run_input)
-    typer.echo(f"sent: {'approval' if approve else 'rejection'} of {desc.split('[plan')[0].strip()} "
+    typer.echo(f"sent: {'approval' if approve else 'rejection'} of {_what(desc)} "
                f"(flow run {run.id}); waiting for the flow's verdict", err=True)
-    followed = _follow(run, plan_hash=plan_hash, timeout=timeout, until_verdict=not approve)
+    followed = _follow(run, plan_hash=plan_hash, timeout=timeout, until_verdict=not approve,
+                       after=after)
     doc = _report(run, desc, plan_hash, followed)
     if not emit(doc, output):
         _print(doc, approving=approve)
