@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Any
 
 import typer
 
 from flows.cli.errors import fail
-from flows.cli.exit_codes import ExitCode
-from flows.cli.output import Output, OutputOpt, console, emit
-
-
-def _quiet_prefect() -> None:
-    # Prefect's own INFO lines would interleave with the report; keep warnings and errors
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
-    # no usage telemetry from an operator's tool (its first write also races the ephemeral
-    # server's SQLite migrations: "database is locked")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+from flows.cli.exit_codes import HEALTHY, ExitCode
+from flows.cli.output import Output, OutputOpt, console, emit, quiet_prefect
 
 
 def _print_cluster_table(result: dict[str, Any]) -> None:
@@ -79,9 +69,6 @@ def _report_line(summary: dict[str, Any], report: str | None, *, err: bool) -> N
     typer.echo(f"fleet report: {where}", err=err)
 
 
-HEALTHY = ("healed", "nothing_to_do")
-
-
 def sweep_exit_code(summary: dict[str, Any]) -> ExitCode:
     """1 when the sweep found (plan) or left (apply) problems: a cluster that could not be
     diagnosed, failing pods (plan), a remediation that did not heal its cluster (apply)."""
@@ -104,7 +91,7 @@ def register(app: typer.Typer) -> None:
         """Diagnose one cluster: failing pods, why, evidence, and the fix each would get.
 
         Exit 1 when pods fail to pull (or the cluster could not be diagnosed)."""
-        _quiet_prefect()
+        quiet_prefect()
         from tasks.clients import Clients
         from tasks.reads import Reads
         from tasks.resolve import resolve_cluster
@@ -141,7 +128,7 @@ def register(app: typer.Typer) -> None:
         """Sweep every visible subscription's clusters and summarise root causes.
 
         Exit 1 when pods fail (plan) or a cluster is left unhealed (apply)."""
-        _quiet_prefect()
+        quiet_prefect()
         if report is not None:
             _check_report_target(report)
         import flows.sweep as sweep_mod

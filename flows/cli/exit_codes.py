@@ -22,3 +22,12 @@ class ExitCode(IntEnum):
     FAILING = 1
     USAGE = 2
     CANNOT_RUN = 3
+
+
+# a remediation's cluster outcomes (tasks.remediate.ClusterOutcome) that leave nothing failing
+HEALTHY = ("healed", "nothing_to_do")
+
+
+def for_outcome(outcome: str) -> ExitCode:
+    """A remediated cluster: 0 when its pods pull, 1 when it is left unhealed."""
+    return ExitCode.OK if outcome in HEALTHY else ExitCode.FAILING

@@ -7,6 +7,7 @@ A wrong value is a usage error (exit 2) naming the allowed values, because the o
 from __future__ import annotations
 
 import json
+import os
 import sys
 from enum import StrEnum
 from typing import Annotated, Any
@@ -64,3 +65,12 @@ def console(*, err: bool = False) -> Any:
 
     stream = sys.stderr if err else sys.stdout
     return Console(stderr=err, width=None if stream.isatty() else 200)
+
+
+def quiet_prefect() -> None:
+    """Prefect's own INFO lines would interleave with the report: keep its warnings and
+    errors. No usage telemetry from an operator's tool (its first write also races the
+    ephemeral server's SQLite migrations: "database is locked")."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

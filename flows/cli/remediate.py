@@ -7,9 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from flows.cli.diagnose import HEALTHY, _quiet_prefect
-from flows.cli.exit_codes import ExitCode
-from flows.cli.output import Output, OutputOpt, console, emit
+from flows.cli.exit_codes import for_outcome
+from flows.cli.output import Output, OutputOpt, console, emit, quiet_prefect
 
 
 def _print_records(summary: dict[str, Any]) -> None:
@@ -81,7 +80,7 @@ def register(app: typer.Typer) -> None:
         """Diagnose one cluster and apply what the policy allows (waiting for sign-offs).
 
         Exit 0 when its pods pull, 1 when it is left unhealed."""
-        _quiet_prefect()
+        quiet_prefect()
         from flows.cli.progress import Progress, follow_audit
         from policies.model import load_policy
         from tasks.clients import Clients
@@ -100,4 +99,4 @@ def register(app: typer.Typer) -> None:
                                             verify_seconds=verify_seconds).as_json()
         if not emit(summary, output):
             _print_records(summary)
-        raise typer.Exit(int(ExitCode.OK if summary["outcome"] in HEALTHY else ExitCode.FAILING))
+        raise typer.Exit(int(for_outcome(summary["outcome"])))

@@ -21,14 +21,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from flows.cli.errors import fail
-from flows.cli.exit_codes import ExitCode
-from flows.cli.output import Output, OutputOpt, emit
+from flows.cli.exit_codes import HEALTHY, ExitCode
+from flows.cli.output import Output, OutputOpt, emit, quiet_prefect
 
 if TYPE_CHECKING:
     from tasks.audit import Record
 
 PLAN = re.compile(r"\[plan ([0-9a-f]{64})\]")
-HEALTHY = ("healed", "nothing_to_do")
 
 
 def _paused_runs() -> list[Any]:
@@ -276,12 +275,10 @@ Timeout = Annotated[float, typer.Option(
 
 
 def register(app: typer.Typer) -> None:
-    from flows.cli.diagnose import _quiet_prefect
-
     @app.command()
     def pending(output: OutputOpt = Output.TABLE) -> None:
         """List the fixes waiting for sign-off (needs a Prefect server: PREFECT_API_URL)."""
-        _quiet_prefect()
+        quiet_prefect()
         rows = []
         for run in _paused_runs():
             desc = _description(run)
@@ -306,7 +303,7 @@ def register(app: typer.Typer) -> None:
 
         Your Entra identity is verified by the flow. Exit 1 when it refused the approval or
         the fix failed."""
-        _quiet_prefect()
+        quiet_prefect()
         _answer(run_id, approve=True, comment=comment, timeout=timeout, output=output)
 
     @app.command()
@@ -315,5 +312,5 @@ def register(app: typer.Typer) -> None:
                timeout: Timeout = 600.0,
                output: OutputOpt = Output.TABLE) -> None:
         """Reject a waiting fix: nothing is applied (printed once the flow has recorded it)."""
-        _quiet_prefect()
+        quiet_prefect()
         _answer(run_id, approve=False, comment=comment, timeout=timeout, output=output)
