@@ -65,7 +65,9 @@ set +a
 # pullfix's own state (the audit log, fleet reports) next to the run's other state
 export PULLFIX_HOME=$PWD/$RUN
 echo "== pullfix sweep --mode apply --policy ${PULLFIX_POLICY:-policies/default.yaml} (the demo fleet)"
-.venv/bin/pullfix sweep --mode apply --policy "${PULLFIX_POLICY:-policies/default.yaml}"
+# exit 1 = clusters left unhealed (the risky fixes wait for sign-off, as the demo intends);
+# 2 (bad input) or 3 (could not run) stop the demo
+.venv/bin/pullfix sweep --mode apply --policy "${PULLFIX_POLICY:-policies/default.yaml}" || [ $? -eq 1 ]
 echo "== pullfix audit verify (the hash-chained audit log in $RUN/audit.db)"
 .venv/bin/pullfix audit verify
 .venv/bin/pullfix audit export --format html --out "$RUN/audit.html" >/dev/null

@@ -86,6 +86,6 @@ WORKER_TAG = f"pytest-worker-{os.getpid()}"
 
 
 def own_paused_runs() -> list[Any]:
-    from flows.cli_remediate import _paused_runs
+    from flows.cli.signoff import _paused_runs
 
     return [r for r in _paused_runs() if WORKER_TAG in (r.tags or [])]

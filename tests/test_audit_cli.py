@@ -90,7 +90,6 @@ def test_show_tells_a_runs_story_per_fix() -> None:
     (("list", "--kind", "deploy"), "unknown kind 'deploy'; valid: sweep-started, run-started, "
      "evidence, plan, decision, approval, rejection, intent, change, verification, rollback, "
      "run-ended, reconciled, crashed"),
-    (("list", "-o", "yaml"), "unknown output 'yaml': table | json"),
     (("export", "--format", "pdf"), "unknown format 'pdf': jsonl | csv | html"),
 ])
 def test_bad_input_is_refused_with_exit_2(args: tuple[str, ...], message: str) -> None:

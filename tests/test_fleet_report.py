@@ -419,7 +419,7 @@ def test_the_sweep_command_prints_the_report_and_copies_it_where_asked(sim: Sim,
                           "--report", str(tmp_path / "fleet.html")], env=env, cwd=ROOT,
                          capture_output=True, text=True, timeout=600)
 
-    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.returncode == 1, out.stderr[-3000:]  # 1: it found failing pods
     assert out.stdout.splitlines()[-1] == f"fleet report: {tmp_path / 'fleet.html'}"
     [written] = (tmp_path / "pullfix" / "reports").glob("sweep-*.html")
     assert (tmp_path / "fleet.html").read_bytes() == written.read_bytes()

@@ -13,7 +13,7 @@ import pytest
 from prefect import tags
 from prefect.flow_runs import resume_flow_run
 
-from flows.cli_remediate import _description
+from flows.cli.signoff import _description
 from flows.remediate import remediate_cluster
 from simulator.scenario import ScenarioDoc, read_scenario, scenario_names
 from tasks.diagnose import diagnose_cluster

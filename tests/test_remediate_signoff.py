@@ -16,7 +16,7 @@ from azure.mgmt.compute import ComputeManagementClient
 from prefect import get_client, tags
 from prefect.flow_runs import resume_flow_run
 
-from flows.cli_remediate import _description
+from flows.cli.signoff import _description
 from flows.remediate import remediate_cluster
 from simulator.scenario import stable_uuid
 from tests.scenariolib import WORKER_TAG, own_paused_runs

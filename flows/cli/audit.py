@@ -1,8 +1,9 @@
 """``pullfix audit list|show|export|verify|anchor``: the audit log for auditors.
 
-Exit codes: 0 done (``verify``: intact and complete); 1 ``verify``/``anchor`` found the log
-tampered with or an applied change lacking its records; 2 bad input (an unknown run, a bad
-``--since``, an unreadable anchor file, a store that cannot be opened).
+Exit codes (``flows.cli.exit_codes``): 0 done (``verify``: intact and complete); 1
+``verify``/``anchor`` found the log tampered with or an applied change lacking its records; 2
+bad input (an unknown run, a bad ``--since``, an unreadable anchor file, a store URL or path
+that cannot be opened); 3 a store server that cannot be reached.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from flows.cli.errors import fail
+from flows.cli.exit_codes import ExitCode
+from flows.cli.output import Output, OutputOpt, emit
+
 if TYPE_CHECKING:
     from tasks.audit import AuditStore, Record
 
@@ -27,12 +32,10 @@ Since = Annotated[str, typer.Option(
     "--since", help="records at or after: an ISO 8601 date/time (UTC if no zone) or an age: 30m, 24h, 7d")]
 ClusterOpt = Annotated[str, typer.Option("--cluster", help="cluster name or ARM id")]
 RunOpt = Annotated[str, typer.Option("--run", help="flow run id (or a unique prefix)")]
-Output = Annotated[str, typer.Option("-o", "--output", help="table | json")]
 
 
-def _fail(message: str, code: int = 2) -> NoReturn:
-    typer.echo(f"pullfix: {message}", err=True)
-    raise typer.Exit(code)
+def _fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
+    fail(message, code)
 
 
 def _open() -> AuditStore:
@@ -46,8 +49,11 @@ def _open() -> AuditStore:
         return store(url)
     except (sa.exc.SQLAlchemyError, OSError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        # a database server that does not answer is "could not run"; a bad URL or path is input
+        server_down = isinstance(exc, sa.exc.OperationalError) and not url.startswith("sqlite")
         _fail(f"cannot open the audit store {safe_url(url) if url else ''}: {reason} "
-              "(check PULLFIX_AUDIT_URL / PULLFIX_HOME)")
+              "(check PULLFIX_AUDIT_URL / PULLFIX_HOME)",
+              ExitCode.CANNOT_RUN if server_down else ExitCode.USAGE)
 
 
 def parse_since(value: str) -> str:
@@ -126,19 +132,16 @@ def _records_table(records: list[Record], *, title: str = "") -> Any:
 def list_(since: Since = "", cluster: ClusterOpt = "", run: RunOpt = "",
           kind: Annotated[list[str] | None, typer.Option(
               "--kind", help="only these kinds (repeatable): run-started, plan, change, ...")] = None,
-          output: Output = "table") -> None:
+          output: OutputOpt = Output.TABLE) -> None:
     """List audit records, oldest first (filters combine)."""
     from tasks.audit import Kind
     from tasks.audit.render import export_doc
 
-    if output not in ("table", "json"):
-        _fail(f"unknown output {output!r}: table | json")
     bad = [k for k in kind or [] if k not in {x.value for x in Kind}]
     if bad:
         _fail(f"unknown kind {bad[0]!r}; valid: {', '.join(k.value for k in Kind)}")
     recs = _select(since, cluster, run, tuple(kind or ()))
-    if output == "json":
-        typer.echo(json.dumps([export_doc(r) for r in recs], indent=2))
+    if emit([export_doc(r) for r in recs], output):
         return
     if not recs:
         typer.echo("no audit records match")
@@ -149,26 +152,24 @@ def list_(since: Since = "", cluster: ClusterOpt = "", run: RunOpt = "",
 @audit_app.command()
 def show(which: Annotated[str, typer.Argument(
         help="a run id (or unique prefix), or a record's seq as #N (or N when no run id starts so)")],
-         output: Output = "table") -> None:
+         output: OutputOpt = Output.TABLE) -> None:
     """Show one run's story, or one record in full.
 
     A run: its records grouped as an auditor reads them — evidence, then per fix: plan →
     decision → approval → intent → change → verification."""
     from tasks.audit.render import export_doc, short_cluster, story
 
-    if output not in ("table", "json"):
-        _fail(f"unknown output {output!r}: table | json")
     audit = _open()
     seq = which.removeprefix("#")
     if which.startswith("#") or (seq.isdigit() and not _runs_starting(audit, which)):
         recs = audit.records(seq=int(seq)) if seq.isdigit() else []
         if not recs:
             _fail(f"no audit record {seq}; see `pullfix audit list`")
-        typer.echo(json.dumps(export_doc(recs[0]), indent=2, sort_keys=True))
+        if not emit(export_doc(recs[0]), output, sort_keys=True):
+            typer.echo(json.dumps(export_doc(recs[0]), indent=2, sort_keys=True))
         return
     recs = audit.records(run_id=_resolve_run(audit, which))
-    if output == "json":
-        typer.echo(json.dumps([export_doc(r) for r in recs], indent=2))
+    if emit([export_doc(r) for r in recs], output):
         return
     console = _console()
     clusters = ", ".join(sorted({short_cluster(r.cluster) for r in recs if r.cluster})) or "fleet"
@@ -246,7 +247,7 @@ def verify(
         "--anchor", help="an anchor file written by `pullfix audit anchor` (repeatable)")] = None,
     file: Annotated[str, typer.Option(
         "--file", help="verify a full jsonl export (an archive) instead of the store")] = "",
-    output: Output = "table",
+    output: OutputOpt = Output.TABLE,
 ) -> None:
     """Check the log is intact and complete: exit 0 yes, 1 no (naming the first bad record).
 
@@ -255,8 +256,6 @@ def verify(
     (where the policy needed one) and verification."""
     from tasks.audit import GENESIS, AuditError, completeness, read_anchors, safe_url, verify_chain
 
-    if output not in ("table", "json"):
-        _fail(f"unknown output {output!r}: table | json")
     try:
         anchors = [a for path in anchor or [] for a in read_anchors(path)]
     except AuditError as exc:
@@ -273,14 +272,14 @@ def verify(
     gaps, open_runs = completeness(recs)
     applied = sum(1 for r in recs
                   if r.kind in ("change", "reconciled") and r.payload.get("applied") is True)
-    if output == "json":
-        typer.echo(json.dumps({
+    if output != Output.TABLE:
+        emit({
             "store": where, "records": len(recs), "head": list(head) if head else None,
             "intact": not problems, "complete": not gaps,
             "problems": [{"seq": p.seq, "message": p.message} for p in problems],
             "gaps": [{"seq": g.seq, "run_id": g.run_id, "fix": g.fix, "plan_hash": g.plan_hash,
                       "missing": list(g.missing), "message": g.message} for g in gaps],
-            "open_runs": open_runs, "anchors": len(anchors)}, indent=2))
+            "open_runs": open_runs, "anchors": len(anchors)}, output)
     else:
         last = f"record {recs[-1].seq} {recs[-1].hash[:16]}…" if recs else "empty"
         typer.echo(f"{where}: {len(recs)} record(s), last {last}"
@@ -299,9 +298,10 @@ def verify(
             typer.echo(f"ok: every applied change ({applied}) has its evidence, plan, decision, "
                        "approval where needed, and verification")
     if problems:
-        _fail(f"the audit log was tampered with: first bad record {problems[0].seq}", 1)
+        _fail(f"the audit log was tampered with: first bad record {problems[0].seq}", ExitCode.FAILING)
     if gaps:
-        _fail(f"{len(gaps)} applied change(s) lack audit records: first record {gaps[0].seq}", 1)
+        _fail(f"{len(gaps)} applied change(s) lack audit records: first record {gaps[0].seq}",
+              ExitCode.FAILING)
 
 
 @audit_app.command("anchor")
@@ -324,7 +324,8 @@ def anchor_(file: Annotated[str, typer.Argument(help="the operator's anchor file
             _fail(str(exc))
     problems = verify_chain(recs, audit.head(), anchors)
     if problems:
-        _fail(f"not anchoring a log that fails verification: {problems[0].message}", 1)
+        _fail(f"not anchoring a log that fails verification: {problems[0].message}",
+              ExitCode.FAILING)
     if not recs:
         _fail("the audit log is empty: nothing to anchor")
     last = recs[-1]

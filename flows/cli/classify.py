@@ -1,68 +1,18 @@
-"""The ``pullfix`` command line."""
+"""``pullfix classify``: pull-error text in, category and the reason out. Input is read line
+by line within bounds, and every refused line is named before anything is classified."""
 
 from __future__ import annotations
 
 import json
 import sys
 from collections.abc import Iterator
-from typing import Annotated, BinaryIO, NoReturn
+from typing import Annotated, BinaryIO
 
 import typer
 
-from tasks.cloud import CloudProfileError, from_environment
+from flows.cli.errors import fail
+from flows.cli.output import Output, OutputOpt, console, emit
 from tasks.safe_input import bounded_lines, json_depth
-
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="pullfix: find, explain and fix AKS pods that cannot pull from ACR.")
-
-
-@app.command()
-def cloud(
-    output: Annotated[str, typer.Option("-o", "--output", help="table | json")] = "table",
-) -> None:
-    """Show the cloud pullfix talks to (from PULLFIX_ARM_ENDPOINT / PULLFIX_CLOUD)."""
-    try:
-        profile = from_environment()
-    except CloudProfileError as exc:
-        typer.echo(f"pullfix: {exc}", err=True)
-        raise typer.Exit(2) from None
-    data = profile.model_dump()
-    if output == "json":
-        typer.echo(json.dumps(data, indent=2))
-        return
-    width = max(len(k) for k in data)
-    for k, v in data.items():
-        typer.echo(f"{k.ljust(width)}  {v}")
-
-
-@app.command()
-def clusters(
-    output: Annotated[str, typer.Option("-o", "--output", help="table | json")] = "table",
-) -> None:
-    """List every AKS cluster in every subscription this identity can see."""
-    from dataclasses import asdict
-
-    from rich.console import Console
-    from rich.table import Table
-
-    from tasks.clients import Clients
-    from tasks.inventory import clusters as list_clusters
-
-    try:
-        found = list_clusters(Clients())
-    except CloudProfileError as exc:
-        typer.echo(f"pullfix: {exc}", err=True)
-        raise typer.Exit(2) from None
-    if output == "json":
-        typer.echo(json.dumps([asdict(c) | {"tags": dict(c.tags)} for c in found], indent=2))
-        return
-    table = Table("subscription", "resource group", "cluster", "location", "identity", "tags")
-    for c in sorted(found, key=lambda c: (c.subscription_name, c.resource_group, c.name)):
-        table.add_row(c.subscription_name, c.resource_group, c.name, c.location, c.identity,
-                      ", ".join(f"{k}={v}" for k, v in c.tags))
-    # piped output (logs, CI) gets a wide table instead of 80 columns of ellipses
-    Console(width=None if sys.stdout.isatty() else 200).print(table)
-
 
 # ``pullfix classify`` input bounds. A kubelet message is a few hundred bytes and a
 # ``kubectl get events -o json`` item nests 6 levels; a line past these is a mistake or an
@@ -80,7 +30,7 @@ def _sources(files: list[str]) -> Iterator[tuple[str, BinaryIO]]:
             try:
                 fh = open(name, "rb")  # noqa: SIM115 - closed below, after it is read
             except OSError as exc:
-                _fail(f"cannot read {name}: {exc.strerror or exc}")
+                fail(f"cannot read {name}: {exc.strerror or exc}")
             with fh:
                 yield name, fh
     elif not sys.stdin.isatty():
@@ -107,12 +57,12 @@ def _read_lines(files: list[str]) -> list[tuple[str, int, str, str | None]]:
                 except UnicodeDecodeError:
                     text = "\0"
                 if "\0" in text:
-                    _fail(f"{name} is not UTF-8 text (binary input?): pipe kubelet messages, one per line")
+                    fail(f"{name} is not UTF-8 text (binary input?): pipe kubelet messages, one per line")
                 if not text.strip():
                     continue
                 count, size = count + 1, size + len(line.data)
                 if count > MAX_LINES or size > MAX_INPUT_BYTES:
-                    _fail(f"more than the limit of {MAX_LINES} lines or {MAX_INPUT_BYTES} bytes: split "
+                    fail(f"more than the limit of {MAX_LINES} lines or {MAX_INPUT_BYTES} bytes: split "
                           f"the input (stopped at {name} line {line.number})")
                 message, reason, problem = _parse(text)
                 if problem:
@@ -120,20 +70,15 @@ def _read_lines(files: list[str]) -> list[tuple[str, int, str, str | None]]:
                 else:
                     lines.append((name, line.number, message, reason))
         except OSError as exc:
-            _fail(f"cannot read {name}: {exc.strerror or exc}")
+            fail(f"cannot read {name}: {exc.strerror or exc}")
     if problems:
         shown = problems[:MAX_REPORTED]
         if len(problems) > MAX_REPORTED:
             shown.append(f"... and {len(problems) - MAX_REPORTED} more refused lines")
-        _fail("\n".join([*shown, f"{len(problems)} input line(s) refused: nothing classified"]))
+        fail("\n".join([*shown, f"{len(problems)} input line(s) refused: nothing classified"]))
     if not lines:
-        _fail("no input: pipe kubelet messages or pass files")
+        fail("no input: pipe kubelet messages or pass files")
     return lines
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo("\n".join(f"pullfix: {line}" for line in message.splitlines()), err=True)
-    raise typer.Exit(2)
 
 
 def _parse(line: str) -> tuple[str, str | None, str | None]:
@@ -155,25 +100,26 @@ def _parse(line: str) -> tuple[str, str | None, str | None]:
     return obj["message"], reason if isinstance(reason, str) else None, None
 
 
-@app.command()
 def classify(
     files: Annotated[list[str] | None, typer.Argument(
         help="files of kubelet messages (plain lines or JSON lines); stdin when none")] = None,
-    output: Annotated[str, typer.Option("-o", "--output", help="json | table")] = "json",
+    output: OutputOpt = Output.JSON,
 ) -> None:
-    """Classify image-pull error messages: one JSON object per input line (with the rule that
-    decided, the words it read and the failing step); ``-o table`` shows the same for people."""
+    """Classify image-pull error messages (kubelet, containerd, dockerd, CRI-O, podman).
+
+    One JSON object per input line (with the rule that decided, the words it read and the
+    failing step); ``-o table`` shows the same for people, ``-o yaml`` as one YAML list."""
     from tasks.classify import classify as classify_message
 
-    if output not in ("json", "table"):
-        _fail(f"unknown output {output!r}: json | table")
     parsed = [(m, r) for _, _, m, r in _read_lines(files or [])]  # all input checked first
     results = [classify_message(m, r) for m, r in parsed]
-    if output == "json":
-        for result in results:
-            typer.echo(json.dumps(result.model_dump(mode="json") | result.explanation()))
+    docs = [result.model_dump(mode="json") | result.explanation() for result in results]
+    if output == Output.JSON:  # JSON lines: one object per input line, as they stream
+        for doc in docs:
+            typer.echo(json.dumps(doc))
         return
-    from rich.console import Console
+    if emit(docs, output):
+        return
     from rich.table import Table
 
     table = Table("#", "category", "subcause", "conf", "ambiguous", "rule", "step", "registry", "status",
@@ -182,42 +128,8 @@ def classify(
         table.add_row(str(i), r.category.value, r.subcause or "", f"{r.confidence:.2f}",
                       "yes" if r.ambiguous else "", r.rule, r.step or "", r.registry_host or "",
                       str(r.http_status or ""), r.evidence)
-    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    console().print(table)
 
 
-@app.command()
-def checks() -> None:
-    """Print the check catalogue (the README's table) as markdown."""
-    from tasks.docs import checks_markdown
-
-    typer.echo(checks_markdown())
-
-
-@app.command()
-def fixes() -> None:
-    """Print the fix catalogue (the README's table) as markdown."""
-    from tasks.docs import fixes_markdown
-
-    typer.echo(fixes_markdown())
-
-
-@app.command()
-def version() -> None:
-    """Print pullfix's version."""
-    from importlib.metadata import version as v
-
-    typer.echo(v("pullfix"))
-
-
-from flows.cli_audit import register as register_audit  # noqa: E402
-from flows.cli_diagnose import register  # noqa: E402 - the commands attach to ``app`` above
-from flows.cli_policy import register as register_policy  # noqa: E402
-from flows.cli_remediate import register as register_remediate  # noqa: E402
-
-register(app)
-register_remediate(app)
-register_policy(app)
-register_audit(app)
-
-if __name__ == "__main__":
-    app()
+def register(app: typer.Typer) -> None:
+    app.command()(classify)
