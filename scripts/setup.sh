@@ -21,11 +21,19 @@ if [ "${PULLFIX_SKIP_AZCLI:-0}" != "1" ]; then
   $UV pip install --quiet --python .azcli/bin/python -r requirements-azcli.lock
 fi
 
-# PostgreSQL server binaries: the audit store (PULLFIX_AUDIT_URL) is tested against a real one
+# Debian packages the tests use: PostgreSQL's server binaries (the audit store on a real
+# PostgreSQL) and Chromium (the Prefect UI checked in a headless browser)
+APT=()
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ "${PULLFIX_SKIP_POSTGRES:-0}" != "1" ]; then
+  APT+=(postgresql)
+fi
+if [ ! -x /usr/bin/chromium ] && [ "${PULLFIX_SKIP_CHROMIUM:-0}" != "1" ]; then
+  APT+=(chromium)
+fi
+if [ ${#APT[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${APT[@]}" >/dev/null
   else
-    echo "setup: PostgreSQL server binaries are missing; install Debian's 'postgresql' package" >&2
+    echo "setup: missing Debian packages: ${APT[*]} (install them with apt-get)" >&2
   fi
 fi

@@ -18,6 +18,8 @@ RUN_DIR=$(mktemp -d)
 export PREFECT_HOME=$RUN_DIR/prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
 PORT=$(.venv/bin/python -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+# the UI asks its API at PREFECT_UI_API_URL (default :4200): point it at this server
+export PREFECT_UI_API_URL=http://127.0.0.1:$PORT/api
 .venv/bin/prefect server start --host 127.0.0.1 --port "$PORT" >"$RUN_DIR/prefect-server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$RUN_DIR"' EXIT
