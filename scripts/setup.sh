@@ -12,13 +12,14 @@ UV="$(command -v uv || echo "$PY -m uv")"
 
 # the application (pinned by requirements.lock)
 [ -x .venv/bin/python ] || $UV venv --quiet --python "$PY" .venv
-$UV pip install --quiet --python .venv/bin/python -r requirements.lock
+# compiled bytecode at install: every process (CLI, workers, simulators) imports the SDKs warm
+$UV pip install --quiet --compile-bytecode --python .venv/bin/python -r requirements.lock
 $UV pip install --quiet --python .venv/bin/python --no-deps -e .
 
 # the real az CLI, pinned, in its own environment (compatibility tests, operator rehearsal)
 if [ "${PULLFIX_SKIP_AZCLI:-0}" != "1" ]; then
   [ -x .azcli/bin/python ] || $UV venv --quiet --python "$PY" .azcli
-  $UV pip install --quiet --python .azcli/bin/python -r requirements-azcli.lock
+  $UV pip install --quiet --compile-bytecode --python .azcli/bin/python -r requirements-azcli.lock
 fi
 
 # Debian packages the tests use: PostgreSQL's server binaries (the audit store on a real
