@@ -415,7 +415,6 @@ def remediate_cluster(cluster: str, policy: str = "policies/default.yaml",
     _passes(st, ctx, reads, sign_off=sign_off)
     if sign_off == "after" and st.asks and st.error is None:
         if _ask_sign_offs(st, ctx, reads, policy=policy):
-            _settle(reads, ref, before=set(), seconds=0)
             _passes(st, ctx, reads, sign_off="after", more=True)
     report = _verdict(ref, policy, pol, st.records, st.passes, st.first_failing, st.changes,
                       st.error, reads)
@@ -456,6 +455,14 @@ def _passes(st: _Run, ctx: _Ctx, reads: Reads, *, sign_off: str, more: bool = Fa
         if not plans:
             propagating = [r.fix for r in st.records
                            if r.outcome in KEPT and load_fixes()[r.fix].propagates]
+            if st.asks and not more:
+                # a sign-off is still to be asked: waiting for Azure first would keep the
+                # person (and the pods) waiting for nothing
+                st.passes.append(PassRecord(
+                    number=number, failing_pods=len(diagnosis.pods),
+                    failing_checks=diagnosis.failing_checks, planned=[], applied=[],
+                    note=f"{len(st.asks)} sign-off(s) to ask before anything else"))
+                break
             if propagating and not st.waited_for_propagation:
                 # the right changes are made; Azure has not honoured them yet
                 st.waited_for_propagation = True
