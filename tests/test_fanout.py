@@ -142,12 +142,16 @@ def test_an_apply_sweep_fans_out_to_workers_and_its_sign_off_waits_as_a_paused_r
 
 
 def test_without_a_deployment_the_sweep_says_it_runs_in_process(
-        sim_pool: SimPool, sim_env: Callable[[Sim], None], prefect_harness: None) -> None:
-    # given no deployment of that name on the Prefect server
+        sim_pool: SimPool, sim_env: Callable[[Sim], None], prefect_harness: None,
+        tmp_path: Path) -> None:
+    # given no deployment of that name on the Prefect server (and a policy that waits 10 s,
+    # not 20 minutes, for Azure to honour a role assignment)
     sim = sim_pool.get(WORLD)
     sim_env(sim)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text((ROOT / DEFAULT).read_text() + "\nverification: {propagation: 10s}\n")
     with tags(WORKER_TAG):
-        summary = fleet_sweep(mode="apply", policy=DEFAULT, verify_seconds=20,
+        summary = fleet_sweep(mode="apply", policy=str(policy), verify_seconds=20,
                               remediate_deployment=f"remediate-cluster/none-{WORKER_TAG}")
     # then the remediations ran in the sweep's process, and the report says why
     assert summary["engine"]["kind"] == "in-process"
