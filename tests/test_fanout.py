@@ -78,25 +78,25 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 def test_an_apply_sweep_fans_out_to_workers_and_its_sign_off_waits_as_a_paused_run(
         fleet: tuple[Sim, str, Worker]) -> None:
     sim, deployment, worker = fleet
-    # given a fleet where aks-web needs an automatic fix, aks-app an automatic fix and a
-    # sign-off, and aks-ok nothing; when the nightly apply sweep runs
+    # given a fleet where aks-fan-web needs an automatic fix, aks-fan-app an automatic fix and a
+    # sign-off, and aks-fan-ok nothing; when the nightly apply sweep runs
     summary = _sweep(deployment)
 
     # then each failing cluster got its own remediate-cluster run from the deployment, run by
     # the worker, and the healthy one none
     assert summary["engine"]["kind"] == "deployment", summary["engine"]
     runs = deployment_runs(deployment)
-    assert sorted(r.parameters["cluster"].rsplit("/", 1)[1] for r in runs) == ["aks-app",
-                                                                               "aks-web"]
+    assert sorted(r.parameters["cluster"].rsplit("/", 1)[1] for r in runs) == ["aks-fan-app",
+                                                                               "aks-fan-web"]
     by = _by_cluster(summary)
-    assert set(by) == {"aks-app", "aks-web"}
+    assert set(by) == {"aks-fan-app", "aks-fan-web"}
     assert {by[c]["flow_run_id"] for c in by} == {str(r.id) for r in runs}
     assert "submitting flow run" in worker.text()
-    # aks-web is healed by its own run
-    assert by["aks-web"]["outcome"] == "healed", by["aks-web"]
-    assert _record(by["aks-web"], "grant-pull-role")["outcome"] == "applied"
-    # aks-app: the automatic fix is applied first, then its run waits for sign-off, paused
-    app = by["aks-app"]
+    # aks-fan-web is healed by its own run
+    assert by["aks-fan-web"]["outcome"] == "healed", by["aks-fan-web"]
+    assert _record(by["aks-fan-web"], "grant-pull-role")["outcome"] == "applied"
+    # aks-fan-app: the automatic fix is applied first, then its run waits for sign-off, paused
+    app = by["aks-fan-app"]
     assert app["run_state"] == "paused"
     # (kept: the pods still fail until the sign-off, so it reads as propagating)
     assert _record(app, "grant-pull-role")["outcome"] in ("applied", "propagating")
@@ -104,9 +104,9 @@ def test_an_apply_sweep_fans_out_to_workers_and_its_sign_off_waits_as_a_paused_r
     assert waiting["outcome"] == "awaiting_sign_off"
     assert f"pullfix approve {app['flow_run_id']}" in waiting["reason"]
     assert summary["awaiting_sign_off"] == [{
-        "flow_run_id": app["flow_run_id"], "cluster": "aks-app", "fix": "reconcile-cluster",
+        "flow_run_id": app["flow_run_id"], "cluster": "aks-fan-app", "fix": "reconcile-cluster",
         "plan_hash": waiting["decision"]["plan_hash"]}]
-    assert not any(w.startswith("PUT") and "managedClusters/aks-app" in w
+    assert not any(w.startswith("PUT") and "managedClusters/aks-fan-app" in w
                    for w in (f"{j['method']} {j['path']}" for j in sim.journal()))
 
     # and `pullfix pending` lists that paused run
@@ -114,12 +114,12 @@ def test_an_apply_sweep_fans_out_to_workers_and_its_sign_off_waits_as_a_paused_r
     listed = _cli(env, "pending", "-o", "json")
     assert listed.returncode == 0, listed.stderr[-2000:]
     rows = [r for r in json.loads(listed.stdout) if r["id"] == app["flow_run_id"]]
-    assert len(rows) == 1 and "reconcile-cluster on aks-app" in rows[0]["waiting"], listed.stdout
+    assert len(rows) == 1 and "reconcile-cluster on aks-fan-app" in rows[0]["waiting"], listed.stdout
 
     # when a second sweep runs while that sign-off waits
     again = _by_cluster(_sweep(deployment))
     # then it is still one request: the second run does not ask again, it names the first
-    second = _record(again["aks-app"], "reconcile-cluster")
+    second = _record(again["aks-fan-app"], "reconcile-cluster")
     assert second["outcome"] == "awaiting_sign_off"
     assert f"already waiting for sign-off in flow run {app['flow_run_id']}" in second["reason"]
     assert [str(r.id) for r in own_paused_runs()] == [app["flow_run_id"]]
@@ -137,7 +137,7 @@ def test_an_apply_sweep_fans_out_to_workers_and_its_sign_off_waits_as_a_paused_r
     rec = _record(report, "reconcile-cluster")
     assert rec["outcome"] == "applied", rec["reason"]
     assert rec["approval"]["comment"] == "nightly"
-    assert any(f"{j['method']} {j['path']}".startswith("PUT") and "managedClusters/aks-app"
+    assert any(f"{j['method']} {j['path']}".startswith("PUT") and "managedClusters/aks-fan-app"
                in j["path"] for j in sim.journal())
 
 
@@ -159,5 +159,5 @@ def test_without_a_deployment_the_sweep_says_it_runs_in_process(
         f"no deployment 'remediate-cluster/none-{WORKER_TAG}' on this Prefect server")
     assert "remediations ran in the sweep's process" in summary["engine"]["note"]
     by = _by_cluster(summary)
-    assert _record(by["aks-app"], "reconcile-cluster")["outcome"] == "awaiting_sign_off"
+    assert _record(by["aks-fan-app"], "reconcile-cluster")["outcome"] == "awaiting_sign_off"
     assert all("flow_run_id" not in r for r in by.values())
