@@ -39,6 +39,10 @@ def test_the_shipped_file_registers_with_the_real_prefect_cli_as_the_readme_says
 
     names = ["fleet-sweep/fleet-sweep-plan", "fleet-sweep/fleet-sweep-apply",
              "remediate-cluster/remediate-cluster", "diagnose-cluster/diagnose-cluster"]
+    pool = subprocess.run([PREFECT, "work-pool", "create", "pullfix-process", "--type",
+                           "process", "--overwrite"], env=prefect_env(), cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert pool.returncode == 0, pool.stdout[-3000:] + pool.stderr[-3000:]
     out = subprocess.run([PREFECT, "--no-prompt", "deploy", "--all", "--prefect-file",
                           "deployments/prefect.yaml"], env=prefect_env(), cwd=ROOT,
                          capture_output=True, text=True, timeout=600)
@@ -60,6 +64,7 @@ def test_the_shipped_file_registers_with_the_real_prefect_cli_as_the_readme_says
                     client.delete_deployment(client.read_deployment_by_name(name).id)
                 except Exception:  # noqa: BLE001, S110 - not registered
                     pass
+            client.delete_work_pool("pullfix-process")
 
 
 def test_a_relative_ca_path_that_is_not_there_is_refused_naming_the_variable(
