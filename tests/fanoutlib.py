@@ -114,6 +114,15 @@ def deployment_runs(deployment: str) -> list[Any]:
             flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[WORKER_TAG]))))
 
 
+def deployment_names() -> list[str]:
+    """Every deployment on the server, as ``flow/deployment``."""
+    from prefect import get_client
+
+    with get_client(sync_client=True) as client:
+        flows = {f.id: f.name for f in client.read_flows()}
+        return [f"{flows.get(d.flow_id, '?')}/{d.name}" for d in client.read_deployments()]
+
+
 def wait_final(run_id: Any, seconds: float = 300) -> Any:
     from prefect import get_client
 

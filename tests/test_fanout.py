@@ -21,8 +21,10 @@ from flows.sweep import fleet_sweep
 from simulator.scenario import stable_uuid
 from tests.conftest import SimPool
 from tests.fanoutlib import (
+    SUFFIX,
     Worker,
     cleanup,
+    deployment_names,
     deployment_runs,
     prefect_env,
     register,
@@ -44,7 +46,8 @@ def fleet(sim_pool: SimPool, sim_env: Callable[[Sim], None], prefect_harness: No
     (it runs each flow in a temporary folder; the deployment's pull step finds the code)."""
     sim = sim_pool.get(WORLD)
     sim_env(sim)
-    pool, names = register(tmp_path)
+    pool, names = register(tmp_path, names=("remediate-cluster", "diagnose-cluster",
+                                             "fleet-sweep-plan"))
     worker = Worker(pool, prefect_env(sim, PULLFIX_HOME=pullfix_home), tmp_path / "elsewhere",
                     name=f"w-{WORKER_TAG}")
     try:
@@ -161,3 +164,23 @@ def test_without_a_deployment_the_sweep_says_it_runs_in_process(
     by = _by_cluster(summary)
     assert _record(by["aks-fan-app"], "reconcile-cluster")["outcome"] == "awaiting_sign_off"
     assert all("flow_run_id" not in r for r in by.values())
+
+
+def test_a_worker_in_another_folder_runs_every_kind_of_deployment(
+        fleet: tuple[Sim, str, Worker], tmp_path: Path) -> None:
+    # given the worker started in a folder of its own; when a diagnosis and a plan sweep are
+    # started through their deployments (remediate-cluster: the test above)
+    from prefect.deployments import run_deployment
+
+    deployments = {"diagnose-cluster": {"cluster": "aks-fan-web"}, "fleet-sweep-plan": {}}
+    started = {}
+    for shipped, params in deployments.items():
+        name = next(n for n in deployment_names() if n.endswith(f"/{shipped}-{SUFFIX}"))
+        with tags(WORKER_TAG):
+            started[shipped] = run_deployment(name, parameters=params, timeout=0,
+                                              as_subflow=False)
+    # then the worker runs each of them to completion
+    for shipped, run in started.items():
+        done = wait_final(run.id, seconds=600)
+        assert done.state.type.value == "COMPLETED", (shipped, done.state,
+                                                      fleet[2].text()[-3000:])
