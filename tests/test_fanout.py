@@ -78,6 +78,7 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.timeout(900)  # two sweeps and a resumed run, real workers, on a shared machine
 def test_an_apply_sweep_fans_out_to_workers_and_its_sign_off_waits_as_a_paused_run(
         fleet: tuple[Sim, str, Worker]) -> None:
     sim, deployment, worker = fleet
