@@ -19,6 +19,7 @@ import datetime as dt
 import os
 import socket
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -29,6 +30,7 @@ from prefect.flow_runs import pause_flow_run, resume_flow_run
 from prefect.input import RunInput
 from prefect.transactions import get_transaction, transaction
 
+from flows.runs import REPORT_KEY, WAITING_KEY, pause_key, post_report, waiting_run_for
 from policies.decide import Decision, decide
 from policies.model import Policy, duration_seconds, load_policy
 from tasks import audit
@@ -170,7 +172,7 @@ def _await_approval(plan: FixPlan, timeout: int, poll: int) -> tuple[Approval, d
     ctx = get_run_context()
     run_id = ctx.flow_run.id  # type: ignore[union-attr]
     asked_at = dt.datetime.now(dt.UTC)
-    key = f"approve-{plan.hash[:16]}"
+    key = pause_key(plan.hash)
     guard = threading.Timer(max(1.0, timeout - 2 * poll - 1), lambda: _expire(run_id, plan))
     guard.daemon = True
     guard.start()
@@ -264,22 +266,27 @@ class _Place(Frozen):
     policy_hash: str
 
 
-def _handle(plan: FixPlan, finding: Finding, target: Target, *, pass_no: int, pol: Policy,
-            place: _Place, reads: Reads, diagnosis: ClusterDiagnosis, sign_off: str,
-            bounds: Bounds, changes_run: int, changes_sweep: int) -> FixRecord:
-    decision = decide(plan, pol, cluster_tags=place.tags, subscription=place.ref.subscription_id,
-                      subscription_name=place.subscription_name,
-                      resource_group=place.ref.resource_group, now=dt.datetime.now(dt.UTC),
-                      changes_so_far_run=changes_run, changes_so_far_sweep=changes_sweep)
-    d = decision.model_dump(mode="json")
-    run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
-    audit_steps.plan(run_id=run_id, plan=plan)
-    audit_steps.decision(run_id=run_id, plan=plan, decision=decision, policy=place.policy,
-                         policy_hash=place.policy_hash)
+def _decide(plan: FixPlan, ctx: _Ctx, *, changes_run: int) -> Decision:
+    place = ctx.place
+    return decide(plan, ctx.pol, cluster_tags=place.tags, subscription=place.ref.subscription_id,
+                  subscription_name=place.subscription_name,
+                  resource_group=place.ref.resource_group, now=dt.datetime.now(dt.UTC),
+                  changes_so_far_run=changes_run,
+                  changes_so_far_sweep=ctx.changes_before + changes_run)
 
-    def record(outcome: Outcome, reason: str, **more: Any) -> FixRecord:
+
+def _handle(plan: FixPlan, finding: Finding, target: Target, *, pass_no: int, ctx: _Ctx,
+            reads: Reads, diagnosis: ClusterDiagnosis, sign_off: str,
+            changes_run: int) -> FixRecord:
+    decision = _decide(plan, ctx, changes_run=changes_run)
+    d = decision.model_dump(mode="json")
+    audit_steps.plan(run_id=ctx.run_id, plan=plan)
+    audit_steps.decision(run_id=ctx.run_id, plan=plan, decision=decision,
+                         policy=ctx.place.policy, policy_hash=ctx.place.policy_hash)
+
+    def record(outcome: Outcome, reason: str) -> FixRecord:
         return FixRecord(fix=plan.fix, plan=plan, outcome=outcome, reason=reason,
-                         pass_no=pass_no, decision=d, **more)
+                         pass_no=pass_no, decision=d)
 
     word = str(decision.outcome)
     if word in ("out-of-scope", "outside-window", "cap-reached"):
@@ -293,27 +300,43 @@ def _handle(plan: FixPlan, finding: Finding, target: Target, *, pass_no: int, po
         return record(Outcome.DENIED, decision.reason)
     if word == "plan-only":
         return record(Outcome.PLANNED, decision.reason)
-    approval: dict[str, Any] = {}
+    if word == "sign-off" and sign_off == "defer":
+        return record(Outcome.AWAITING_SIGN_OFF, decision.reason)
     if word == "sign-off":
-        if sign_off == "defer":
-            return record(Outcome.AWAITING_SIGN_OFF, decision.reason)
-        ok, why, approval = _signed_off(plan, finding, target, reads, decision,
-                                        bounds.approval_poll,
-                                        pol.allow_unauthenticated_ui_approvals)
-        if not ok:
-            audit_steps.rejection(run_id=run_id, plan=plan, reason=why)
-            return record(Outcome.REJECTED, why)
-        approver = approval.get("approver")
-        audit_steps.approval(run_id=run_id, plan=plan,
-                             approver=approver if isinstance(approver, dict) else
-                             {"object_id": "", "name": str(approver)},
-                             verified=str(approval.get("verified", "Prefect UI form (no "
-                                                                  "identity; policy allows it)")),
-                             comment=str(approval.get("comment", "")),
-                             token_id=str(approval.get("token_id", "")))
+        return _sign_off_then_apply(plan, finding, target, reads, decision=decision,
+                                    diagnosis=diagnosis, pass_no=pass_no, ctx=ctx)
     outcome, why, result, detail = _apply_and_judge(
-        plan, target, reads, passed_before=passing_checks(diagnosis, target), bounds=bounds)
-    return record(outcome, why, approval=approval, result=result, verification=detail)
+        plan, target, reads, passed_before=passing_checks(diagnosis, target),
+        bounds=ctx.bounds)
+    return FixRecord(fix=plan.fix, plan=plan, outcome=outcome, reason=why, pass_no=pass_no,
+                     decision=d, result=result, verification=detail)
+
+
+def _sign_off_then_apply(plan: FixPlan, finding: Finding, target: Target, reads: Reads, *,
+                         decision: Decision, diagnosis: ClusterDiagnosis, pass_no: int,
+                         ctx: _Ctx) -> FixRecord:
+    """Ask (a typed pause), verify the answer, record it, and apply only an approved plan."""
+    d = decision.model_dump(mode="json")
+    ok, why, approval = _signed_off(plan, finding, target, reads, decision,
+                                    ctx.bounds.approval_poll,
+                                    ctx.pol.allow_unauthenticated_ui_approvals)
+    if not ok:
+        audit_steps.rejection(run_id=ctx.run_id, plan=plan, reason=why)
+        return FixRecord(fix=plan.fix, plan=plan, outcome=Outcome.REJECTED, reason=why,
+                         pass_no=pass_no, decision=d)
+    approver = approval.get("approver")
+    audit_steps.approval(run_id=ctx.run_id, plan=plan,
+                         approver=approver if isinstance(approver, dict) else
+                         {"object_id": "", "name": str(approver)},
+                         verified=str(approval.get("verified", "Prefect UI form (no "
+                                                              "identity; policy allows it)")),
+                         comment=str(approval.get("comment", "")),
+                         token_id=str(approval.get("token_id", "")))
+    outcome, why, result, detail = _apply_and_judge(
+        plan, target, reads, passed_before=passing_checks(diagnosis, target),
+        bounds=ctx.bounds)
+    return FixRecord(fix=plan.fix, plan=plan, outcome=outcome, reason=why, pass_no=pass_no,
+                     decision=d, approval=approval, result=result, verification=detail)
 
 
 # --- the loop -----------------------------------------------------------------------------------
@@ -332,6 +355,33 @@ def _pods_signature(diagnosis: ClusterDiagnosis) -> set[tuple[str, str]]:
     return {(f"{r.pod.namespace}/{r.pod.name}", r.pod.message) for r in diagnosis.pods}
 
 
+class _Run:
+    """What one remediation has found and done so far (its passes feed its verdict)."""
+
+    def __init__(self) -> None:
+        self.records: list[FixRecord] = []
+        self.passes: list[PassRecord] = []
+        self.tried: set[str] = set()
+        self.changes = 0
+        self.first_failing: list[str] = []
+        self.waited_for_propagation = False
+        self.error: str | None = None
+        # sign-offs left for after the passes (sign_off="after"): plan hash -> what asking needs
+        self.asks: dict[str, tuple[FixPlan, Finding, Target, ClusterDiagnosis]] = {}
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    """What every pass of one run shares."""
+
+    ref: ClusterRef
+    pol: Policy
+    place: _Place
+    bounds: Bounds
+    run_id: str
+    changes_before: int
+
+
 @flow(name="remediate-cluster", log_prints=False, persist_result=False)
 def remediate_cluster(cluster: str, policy: str = "policies/default.yaml",
                       sign_off: str = "wait", verify_seconds: float | None = None,
@@ -339,9 +389,13 @@ def remediate_cluster(cluster: str, policy: str = "policies/default.yaml",
                       approval_poll_seconds: int = 10, changes_before: int = 0,
                       sweep_run_id: str = "") -> RemediationReport:
     """Remediate one cluster under a policy file until its pods pull or no pass makes
-    progress. ``sign_off``: ``wait`` pauses for each sign-off (one-off runs), ``defer`` leaves
-    them pending (sweeps). ``verify_seconds`` / ``propagation_seconds`` override the policy's
-    ``verification`` bounds."""
+    progress. ``sign_off``: ``wait`` pauses for each sign-off when its fix comes up (one-off
+    runs); ``after`` first does everything the policy allows, then pauses for each sign-off
+    (a sweep's runs: the low-risk fixes do not wait for a person), one request per plan across
+    runs; ``defer`` only records them (in-process sweeps). ``verify_seconds`` /
+    ``propagation_seconds`` override the policy's ``verification`` bounds."""
+    if sign_off not in SIGN_OFF_MODES:
+        raise ValueError(f"unknown sign_off '{sign_off}'; valid: {', '.join(SIGN_OFF_MODES)}")
     pol = load_policy(policy)
     bounds = _bounds(pol, verify_seconds, propagation_seconds, approval_poll_seconds)
     reads = Reads(Clients())
@@ -355,36 +409,65 @@ def remediate_cluster(cluster: str, policy: str = "policies/default.yaml",
                                           "mode": pol.mode, "sweep": sweep_run_id,
                                           "host": socket.gethostname(), "pid": os.getpid()},
                  run_id=run_id, cluster=ref.id)
-    records: list[FixRecord] = []
-    passes: list[PassRecord] = []
-    tried: set[str] = set()
-    changes = 0
-    first_failing: list[str] = []
-    waited_for_propagation = False
-    error: str | None = None
-    for number in range(1, bounds.max_passes + 1):
+    ctx = _Ctx(ref=ref, pol=pol, place=place, bounds=bounds, run_id=run_id,
+               changes_before=changes_before)
+    st = _Run()
+    _passes(st, ctx, reads, sign_off=sign_off)
+    if sign_off == "after" and st.asks and st.error is None:
+        if _ask_sign_offs(st, ctx, reads, policy=policy):
+            _passes(st, ctx, reads, sign_off="after", more=True)
+    report = _verdict(ref, policy, pol, st.records, st.passes, st.first_failing, st.changes,
+                      st.error, reads)
+    audit.record(audit.Kind.RUN_ENDED, {"outcome": report.outcome.value, "counts": report.counts,
+                                        "changes": report.changes, "summary": report.summary,
+                                        "remaining": report.remaining},
+                 run_id=run_id, cluster=ref.id)
+    _publish(report)
+    post_report(report.as_json(), key=REPORT_KEY)
+    return report
+
+
+SIGN_OFF_MODES = ("wait", "after", "defer")
+
+
+def _passes(st: _Run, ctx: _Ctx, reads: Reads, *, sign_off: str, more: bool = False) -> None:
+    """Passes until no pod fails, nothing new can be done, or the policy's bound. ``more``:
+    the passes after sign-offs were answered (one more look even at the bound)."""
+    ref, bounds = ctx.ref, ctx.bounds
+    first = len(st.passes) + 1
+    last = max(bounds.max_passes, first) if more else bounds.max_passes
+    for number in range(first, last + 1):
         diagnosis = diagnose_cluster_task(Reads(reads.clients), ref)
         if diagnosis.error:
-            error = diagnosis.error
+            st.error = diagnosis.error
             break
-        audit.record(audit.Kind.EVIDENCE, _evidence(diagnosis, number), run_id=run_id,
+        audit.record(audit.Kind.EVIDENCE, _evidence(diagnosis, number), run_id=ctx.run_id,
                      cluster=ref.id)
         if number == 1:
-            first_failing = diagnosis.failing_checks
-            _reconcile_intents(ref, diagnosis, reads, run_id)
+            st.first_failing = diagnosis.failing_checks
+            _reconcile_intents(ref, diagnosis, reads, ctx.run_id)
         if not diagnosis.pods:
-            passes.append(PassRecord(number=number, failing_pods=0, failing_checks=[],
-                                     planned=[], applied=[], note="no pod fails to pull"))
+            st.passes.append(PassRecord(number=number, failing_pods=0, failing_checks=[],
+                                        planned=[], applied=[], note="no pod fails to pull"))
             break
-        plans = [p for p in planned_fixes(Reads(reads.clients), diagnosis) if p[0].hash not in tried]
+        plans = [p for p in planned_fixes(Reads(reads.clients), diagnosis)
+                 if p[0].hash not in st.tried]
         if not plans:
-            propagating = [r.fix for r in records
+            propagating = [r.fix for r in st.records
                            if r.outcome in KEPT and load_fixes()[r.fix].propagates]
-            if propagating and not waited_for_propagation:
+            if st.asks and not more:
+                # a sign-off is still to be asked: waiting for Azure first would keep the
+                # person (and the pods) waiting for nothing
+                st.passes.append(PassRecord(
+                    number=number, failing_pods=len(diagnosis.pods),
+                    failing_checks=diagnosis.failing_checks, planned=[], applied=[],
+                    note=f"{len(st.asks)} sign-off(s) to ask before anything else"))
+                break
+            if propagating and not st.waited_for_propagation:
                 # the right changes are made; Azure has not honoured them yet
-                waited_for_propagation = True
+                st.waited_for_propagation = True
                 left = wait_for_pulls(reads, ref, seconds=bounds.propagation)
-                passes.append(PassRecord(
+                st.passes.append(PassRecord(
                     number=number, failing_pods=len(diagnosis.pods),
                     failing_checks=diagnosis.failing_checks, planned=[], applied=[],
                     note=f"waited up to {int(bounds.propagation)}s for Azure to honour "
@@ -392,34 +475,62 @@ def remediate_cluster(cluster: str, policy: str = "policies/default.yaml",
                 if not left:
                     break
                 continue  # one more look: the pods may now show a cause the wait uncovered
-            passes.append(PassRecord(number=number, failing_pods=len(diagnosis.pods),
-                                     failing_checks=diagnosis.failing_checks, planned=[],
-                                     applied=[], note="nothing new to do"))
+            st.passes.append(PassRecord(number=number, failing_pods=len(diagnosis.pods),
+                                        failing_checks=diagnosis.failing_checks, planned=[],
+                                        applied=[], note="nothing new to do"))
             break
         applied: list[str] = []
         for plan, finding, target in plans:
-            tried.add(plan.hash)
-            rec = _handle(plan, finding, target, pass_no=number, pol=pol, place=place,
-                          reads=reads, diagnosis=diagnosis, sign_off=sign_off, bounds=bounds,
-                          changes_run=changes, changes_sweep=changes_before + changes)
-            records.append(rec)
+            st.tried.add(plan.hash)
+            rec = _handle(plan, finding, target, pass_no=number, ctx=ctx, reads=reads,
+                          diagnosis=diagnosis,
+                          sign_off="defer" if sign_off == "after" else sign_off,
+                          changes_run=st.changes)
+            if sign_off == "after" and rec.outcome == Outcome.AWAITING_SIGN_OFF:
+                st.asks[plan.hash] = (plan, finding, target, diagnosis)
+            st.records.append(rec)
             if rec.result is not None:
-                changes += len(plan.changes)
+                st.changes += len(plan.changes)
             if rec.outcome in KEPT:
                 applied.append(plan.fix)
-        passes.append(PassRecord(number=number, failing_pods=len(diagnosis.pods),
-                                 failing_checks=diagnosis.failing_checks,
-                                 planned=[p.fix for p, _, _ in plans], applied=applied))
+        st.passes.append(PassRecord(number=number, failing_pods=len(diagnosis.pods),
+                                    failing_checks=diagnosis.failing_checks,
+                                    planned=[p.fix for p, _, _ in plans], applied=applied))
         if not applied:
             break  # no progress this pass: what is left waits for a person
         _settle(reads, ref, before=_pods_signature(diagnosis), seconds=bounds.fix_checks)
-    report = _verdict(ref, policy, pol, records, passes, first_failing, changes, error, reads)
-    audit.record(audit.Kind.RUN_ENDED, {"outcome": report.outcome.value, "counts": report.counts,
-                                        "changes": report.changes, "summary": report.summary,
-                                        "remaining": report.remaining},
-                 run_id=run_id, cluster=ref.id)
-    _publish(report)
-    return report
+
+
+def _ask_sign_offs(st: _Run, ctx: _Ctx, reads: Reads, *, policy: str) -> bool:
+    """After everything the policy allows is done: pause for each sign-off still wanted, one
+    at a time (a sweep has already recorded this run as waiting: its report so far is posted
+    first). A plan another run is already waiting on is not asked twice. True when an
+    approved fix was kept."""
+    kept = False
+    for plan_hash, (plan, finding, target, diagnosis) in list(st.asks.items()):
+        i = next(n for n, r in enumerate(st.records) if r.plan.hash == plan_hash)
+        rec = st.records[i]
+        other = waiting_run_for(plan_hash, exclude=ctx.run_id)
+        if other:
+            st.records[i] = rec.model_copy(update={"reason": (
+                f"already waiting for sign-off in flow run {other} (one request per plan): "
+                f"pullfix approve {other}")})
+            continue
+        decision = _decide(plan, ctx, changes_run=st.changes)
+        if str(decision.outcome) != "sign-off":
+            st.records[i] = rec.model_copy(update={
+                "outcome": Outcome.SKIPPED, "reason": decision.reason,
+                "decision": decision.model_dump(mode="json")})
+            continue
+        post_report(_verdict(ctx.ref, policy, ctx.pol, st.records, st.passes, st.first_failing,
+                             st.changes, st.error, reads).as_json(), key=WAITING_KEY)
+        new = _sign_off_then_apply(plan, finding, target, reads, decision=decision,
+                                   diagnosis=diagnosis, pass_no=rec.pass_no, ctx=ctx)
+        st.records[i] = new
+        if new.result is not None:
+            st.changes += len(plan.changes)
+        kept = kept or new.outcome in KEPT
+    return kept
 
 
 def _evidence(diagnosis: ClusterDiagnosis, number: int) -> dict[str, Any]:
@@ -600,9 +711,14 @@ def _publish(report: RemediationReport) -> None:
         lines.append("")
     if report.remaining:
         lines.append(f"Still failing: {', '.join(report.remaining)}")
-    create_markdown_artifact(key=key, markdown="\n".join(lines),
-                             description=f"pullfix remediation of {report.id}")
-    create_table_artifact(key=key + "-fixes", table=[
-        {"fix": r.fix, "pass": r.pass_no, "outcome": r.outcome.value, "reason": r.reason}
-        for r in report.records] or [{"fix": "-", "pass": 0, "outcome": report.outcome.value,
-                                      "reason": report.summary}])
+    try:
+        create_markdown_artifact(key=key, markdown="\n".join(lines),
+                                 description=f"pullfix remediation of {report.id}")
+        create_table_artifact(key=key + "-fixes", table=[
+            {"fix": r.fix, "pass": r.pass_no, "outcome": r.outcome.value, "reason": r.reason}
+            for r in report.records] or [{"fix": "-", "pass": 0,
+                                          "outcome": report.outcome.value,
+                                          "reason": report.summary}])
+    except Exception as exc:  # noqa: BLE001 - the changes are made and audited: report them
+        get_run_logger().warning("could not store the remediation artifacts in Prefect: %s",
+                                 describe(exc))

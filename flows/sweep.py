@@ -34,6 +34,8 @@ def _markdown(summary: dict[str, Any]) -> str:
         lines.append(f"- **{c['check']}** — {c['summary']} — fix: "
                      f"{', '.join(c['fixes']) or 'report only'} — {len(c['clusters'])} "
                      f"cluster(s), {c['pods']} pod(s)")
+    if summary.get("engine"):
+        lines += ["", f"Remediations: {summary['engine']['note']}."]
     if summary["unreachable_clusters"]:
         lines += ["", "## Could not be diagnosed", ""] + [
             f"- {c}" for c in summary["unreachable_clusters"]]
@@ -44,9 +46,15 @@ def _markdown(summary: dict[str, Any]) -> str:
       task_runner=ThreadPoolTaskRunner(max_workers=4))  # type: ignore[arg-type]
 def fleet_sweep(mode: str = "plan", subscriptions: list[str] | None = None,
                 arm_rate_per_second: float = 20.0, policy: str | None = None,
-                verify_seconds: float | None = None) -> dict[str, Any]:
+                verify_seconds: float | None = None, remediate_deployment: str | None = None,
+                concurrency: int = 4, watch_seconds: float = 3600.0) -> dict[str, Any]:
     """``plan``: diagnose only. ``apply``: then remediate each failing cluster under the
-    policy (its own run, rollback boundary and record), leaving sign-offs pending."""
+    policy, each its own ``remediate-cluster`` run, rollback boundary and record: through
+    the deployment (``remediate_deployment``, default ``remediate-cluster/remediate-cluster``
+    or ``$PULLFIX_REMEDIATE_DEPLOYMENT``) on the workers, at most ``concurrency`` at a time,
+    their sign-offs waiting as paused runs; in this process only when no deployment (or no
+    worker) is there. The sweep never waits for a sign-off; it watches each run up to
+    ``watch_seconds``."""
     if mode not in MODES:
         raise PermanentError(f"unknown mode '{mode}'; valid: {', '.join(MODES)}")
     if mode == "apply" and not policy:
@@ -75,41 +83,96 @@ def fleet_sweep(mode: str = "plan", subscriptions: list[str] | None = None,
             if d is not None and d.failing_checks:
                 r.update(previews_json(reads, d))
     if mode == "apply":
-        from prefect.context import get_run_context
-
-        from flows.remediate import remediate_cluster
-        from tasks import audit
-        from tasks.audit.steps import file_hash
-
-        sweep_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
-        audit.record(audit.Kind.SWEEP_STARTED, {
-            "policy": policy, "policy_hash": file_hash(policy or ""), "mode": mode,
-            "clusters": [d.cluster.id for d in results if d.failing_checks]}, run_id=sweep_id)
-
-        changes = 0
-        remediations = []
-        for d in results:
-            if not d.failing_checks:
-                continue
-            r = remediate_cluster(cluster=d.cluster.id, policy=policy or "",
-                                  sign_off="defer", verify_seconds=verify_seconds,
-                                  changes_before=changes, sweep_run_id=sweep_id).as_json()
-            changes += r["changes"]
-            remediations.append(r)
-        summary["remediations"] = remediations
-        summary["outcomes"] = {k: sum(r["counts"].get(k, 0) for r in remediations)
-                               for k in (remediations[0]["counts"] if remediations else {})}
-        summary["changes"] = changes
-        audit.record(audit.Kind.RUN_ENDED, {"counts": summary["outcomes"], "changes": changes},
-                     run_id=sweep_id)
-    create_markdown_artifact(key="fleet-sweep", markdown=_markdown(summary),
-                             description="pullfix fleet sweep")
-    create_table_artifact(key="fleet-sweep-root-causes", table=[
-        {"check": c["check"], "fixes": ", ".join(c["fixes"]), "clusters": len(c["clusters"]),
-         "pods": c["pods"], "summary": c["summary"]} for c in summary["root_causes"]]
-        or [{"check": "-", "fixes": "-", "clusters": 0, "pods": 0, "summary": "nothing failing"}])
+        _apply(summary, results, policy=policy or "", verify_seconds=verify_seconds,
+               deployment=remediate_deployment, concurrency=concurrency,
+               watch_seconds=watch_seconds)
+    # what the sweep changed is done; Prefect failing to store a record of it must not lose
+    # the report: each record that cannot be made is named in it (``not_recorded``)
+    summary.setdefault("not_recorded", [])
+    _safely(summary, "the fleet-sweep artifact", lambda: create_markdown_artifact(
+        key="fleet-sweep", markdown=_markdown(summary), description="pullfix fleet sweep"))
+    _safely(summary, "the fleet-sweep-root-causes artifact", lambda: create_table_artifact(
+        key="fleet-sweep-root-causes", table=[
+            {"check": c["check"], "fixes": ", ".join(c["fixes"]), "clusters": len(c["clusters"]),
+             "pods": c["pods"], "summary": c["summary"]} for c in summary["root_causes"]]
+        or [{"check": "-", "fixes": "-", "clusters": 0, "pods": 0,
+             "summary": "nothing failing"}]))
     _publish_report(summary)
     return summary
+
+
+def _apply(summary: dict[str, Any], results: list[ClusterDiagnosis], *, policy: str,
+           verify_seconds: float | None, deployment: str | None, concurrency: int,
+           watch_seconds: float) -> None:
+    """Remediate the failing clusters (see ``fleet_sweep``) and add what happened to
+    ``summary``: ``engine``, ``remediations``, ``outcomes``, ``changes``, ``awaiting_sign_off``."""
+    import os
+
+    from prefect import get_run_logger
+    from prefect.context import get_run_context
+
+    from flows.fanout import choose_engine, fan_out
+    from flows.remediate import remediate_cluster
+    from policies.model import load_policy
+    from tasks import audit
+    from tasks.audit.steps import file_hash
+
+    logger = get_run_logger()
+    run = get_run_context().flow_run  # type: ignore[union-attr]
+    sweep_id = str(run.id)  # type: ignore[union-attr]
+    # the runs may start in another folder (a worker's): the policy by its absolute path
+    policy = os.path.abspath(policy)
+    failing = [d for d in results if d.failing_checks]
+    engine = choose_engine(deployment)
+    logger.info("remediations: %s (%s)", engine.kind, engine.why)
+    audit.record(audit.Kind.SWEEP_STARTED, {
+        "policy": policy, "policy_hash": file_hash(policy), "mode": "apply",
+        "engine": engine.kind, "deployment": engine.deployment if engine.distributed else "",
+        "clusters": [d.cluster.id for d in failing]}, run_id=sweep_id)
+    if engine.distributed and failing:
+        cap = load_policy(policy).limits.max_changes_per_run or 0
+        remediations = fan_out(failing, engine=engine, policy=policy,
+                               verify_seconds=verify_seconds, sweep_id=sweep_id,
+                               tags=sorted(set(run.tags or []) | {"pullfix-sweep"}),  # type: ignore[union-attr]
+                               concurrency=concurrency, per_run_cap=cap,
+                               watch_seconds=watch_seconds)
+    else:
+        changes, remediations = 0, []
+        for d in failing:
+            r = remediate_cluster(cluster=d.cluster.id, policy=policy, sign_off="defer",
+                                  verify_seconds=verify_seconds, changes_before=changes,
+                                  sweep_run_id=sweep_id).as_json()
+            changes += r["changes"]
+            remediations.append(r)
+    changes = sum(int(r.get("changes", 0) or 0) for r in remediations)
+    summary["engine"] = engine.model_dump() | {"note": (
+        f"remediations ran as their own flow runs through deployment '{engine.deployment}'"
+        if engine.distributed else f"remediations ran in the sweep's process: {engine.why}")}
+    summary["remediations"] = remediations
+    keys = remediations[0]["counts"] if remediations else {}
+    summary["outcomes"] = {k: sum(r["counts"].get(k, 0) for r in remediations) for k in keys}
+    summary["changes"] = changes
+    summary["awaiting_sign_off"] = [
+        {"flow_run_id": r.get("waiting_run", ""), "cluster": r["cluster"], "fix": rec["fix"],
+         "plan_hash": rec.get("decision", {}).get("plan_hash", "")}
+        for r in remediations for rec in r.get("records", [])
+        if rec["outcome"] == "awaiting_sign_off"]
+    audit.record(audit.Kind.RUN_ENDED, {"counts": summary["outcomes"], "changes": changes,
+                                        "engine": engine.kind}, run_id=sweep_id)
+
+
+def _safely(summary: dict[str, Any], what: str, record: Callable[[], Any]) -> None:
+    """Make one Prefect record (the client has already retried 429/502/503); if Prefect
+    still refuses, say so in the sweep's report and its log, and go on."""
+    from prefect import get_run_logger
+
+    from tasks.errors import describe
+
+    try:
+        record()
+    except Exception as exc:  # noqa: BLE001 - named in the report, never silent
+        summary.setdefault("not_recorded", []).append(f"{what}: {describe(exc)}")
+        get_run_logger().warning("could not record %s in Prefect: %s", what, describe(exc))
 
 
 def _publish_report(summary: dict[str, Any]) -> None:
@@ -132,6 +195,7 @@ def _publish_report(summary: dict[str, Any]) -> None:
             summary, run_id=run_id, generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")))
     except OSError as exc:
         logger.warning("could not write the fleet report: %s", exc)
-    create_markdown_artifact(key="fleet-report", markdown=fleet_markdown(
-        summary, html_path=summary["report_html"] or ""), description="pullfix fleet report")
+    _safely(summary, "the fleet-report artifact", lambda: create_markdown_artifact(
+        key="fleet-report", markdown=fleet_markdown(summary, html_path=summary["report_html"] or ""),
+        description="pullfix fleet report"))
     notify(summary, report=summary["report_html"] or "", logger=logger)

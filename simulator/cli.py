@@ -44,7 +44,9 @@ def serve(
     from simulator.server import SimServer, StartError
 
     persistent = state_dir is not None
-    directory = state_dir or Path(tempfile.mkdtemp(prefix="pullfix-sim-"))
+    # absolute: the connection file's CA paths are read by processes in other folders (a
+    # Prefect worker runs each flow in a temporary one)
+    directory = (state_dir or Path(tempfile.mkdtemp(prefix="pullfix-sim-"))).resolve()
     world = World.load(directory) if persistent else None
     try:
         if world is not None and scenario is not None and world.state["scenario"].get(

@@ -137,6 +137,30 @@ def discover(arm_endpoint: str, *, ca_bundle: str | None = None, timeout: float 
                          registry_proxy=registry_proxy)
 
 
+CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
+
+
+def ca_bundle_from(env: dict[str, str]) -> str | None:
+    """The CA bundle the environment names, as an absolute path.
+
+    A relative path means "relative to the folder this process started in", and a Prefect
+    process worker runs each flow in another (temporary, then the checkout) folder, where the
+    same words name nothing or another file: a path that exists here is made absolute, one
+    that does not is an error naming the variable, rather than a TLS failure later."""
+    for name in CA_VARIABLES:
+        value = env.get(name)
+        if not value:
+            continue
+        path = os.path.abspath(os.path.expanduser(value))
+        if not os.path.isfile(path):
+            hint = "" if os.path.isabs(value) else (
+                f" (a relative path, read in {os.getcwd()}; a Prefect worker runs flows in "
+                "another folder: set an absolute path)")
+            raise CloudProfileError(f"{name}={value}: no such CA bundle file{hint}")
+        return path
+    return None
+
+
 @dataclass
 class _Cache:
     profiles: dict[tuple[str, str | None, str | None], CloudProfile] = field(default_factory=dict)
@@ -153,7 +177,7 @@ def from_environment(env: dict[str, str] | None = None) -> CloudProfile:
     else the public cloud.
     """
     env = dict(os.environ if env is None else env)
-    ca = env.get("REQUESTS_CA_BUNDLE") or env.get("SSL_CERT_FILE")
+    ca = ca_bundle_from(env)
     endpoint = env.get("PULLFIX_ARM_ENDPOINT")
     proxy = env.get("PULLFIX_REGISTRY_PROXY") or None
     if endpoint:
