@@ -46,6 +46,8 @@ fi
 # 2. a persistent Prefect server (SQLite in .pullfix/prefect) so runs keep their history
 export PREFECT_HOME=$RUN/prefect
 export PREFECT_API_URL=http://127.0.0.1:$PREFECT_PORT/api
+# the UI finds its API here, not on the default :4200
+export PREFECT_UI_API_URL=$PREFECT_API_URL
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
 if ! running "$PREFECT_PID"; then
   nohup .venv/bin/prefect server start --host 127.0.0.1 --port "$PREFECT_PORT" \
