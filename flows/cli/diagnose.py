@@ -200,3 +200,11 @@ def _print_sweep(summary: dict[str, Any]) -> None:
             for rec in r["records"]:
                 fixes.add_row(r["cluster"], rec["fix"], rec["outcome"], rec["reason"])
         out.print(fixes)
+        if summary.get("engine"):
+            out.print(f"engine: {summary['engine'].get('note', summary['engine'].get('kind'))}")
+        for w in summary.get("awaiting_sign_off") or []:
+            if w.get("flow_run_id"):
+                out.print(f"waiting for sign-off: {w['fix']} on {w['cluster']}; an approver "
+                          f"runs: pullfix approve {w['flow_run_id']}")
+    for what in summary.get("not_recorded") or []:
+        out.print(f"[yellow]not recorded in Prefect[/yellow]: {what}")
