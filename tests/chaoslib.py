@@ -77,12 +77,10 @@ def restart(sim: Sim) -> Sim:
 
 def broken_clusters(scenario_doc: dict[str, Any]) -> dict[str, str]:
     """cluster name → the check that must find it, from a generated fleet's ``expect``."""
-    notes = scenario_doc["expect"]["notes"].split(": ", 1)[1]
-    out = {}
-    for part in notes.split(", "):
-        name, cause = part.split(": ")
-        out[name] = CAUSES[cause][0]
-    return out
+    import re
+
+    notes = scenario_doc["expect"]["notes"]
+    return {name: CAUSES[cause][0] for name, cause in re.findall(r"(aks-[\w-]+): ([\w-]+)", notes)}
 
 
 def lost_findings(summary: dict[str, Any], expected: dict[str, str]) -> list[str]:
@@ -122,18 +120,21 @@ def duplicate_role_assignments(snapshot: dict[str, Any]) -> list[str]:
 
 
 def pullfix(sim: Sim, home: Path, *args: str, timeout: float = 900,
-            **env: str) -> subprocess.CompletedProcess[str]:
+            **env: str | None) -> subprocess.CompletedProcess[str]:
     """The pullfix CLI in a subprocess, pointed at the simulator, with its state in ``home``."""
     e = env_with(sim, PULLFIX_HOME=str(home), **env)
     return subprocess.run([sys.executable, "-m", "flows.cli", *args], env=e, cwd=ROOT,  # noqa: S603
                           capture_output=True, text=True, timeout=timeout)
 
 
-def start_pullfix(sim: Sim, home: Path, log: Path, *args: str, **env: str
-                  ) -> subprocess.Popen[bytes]:
+def start_pullfix(sim: Sim, home: Path, log: Path, *args: str, new_session: bool = False,
+                  **env: str | None) -> subprocess.Popen[bytes]:
+    """The CLI started in the background (``new_session``: in its own process group, so a
+    test can kill it with every child, as a crashed container goes)."""
     e = env_with(sim, PULLFIX_HOME=str(home), **env)
     return subprocess.Popen([sys.executable, "-m", "flows.cli", *args], env=e, cwd=ROOT,  # noqa: S603
-                            stdout=open(log, "wb"), stderr=subprocess.STDOUT)  # noqa: SIM115
+                            stdout=open(log, "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
+                            start_new_session=new_session)
 
 
 def audit_records(home: Path) -> list[dict[str, Any]]:
@@ -197,6 +198,46 @@ def duplicate_ip_rules(snapshot: dict[str, Any]) -> list[str]:
         rules = [r.get("value") for r in
                  ((doc.get("properties") or {}).get("networkRuleSet") or {}).get("ipRules", [])]
         out += [f"{doc['name']}: {v}" for v, n in Counter(rules).items() if n > 1]
+    return out
+
+
+def open_intents(records: list[dict[str, Any]]) -> list[int]:
+    """Intents no ``change`` or ``reconciled`` record ever answered: writes nobody accounted
+    for."""
+    answered = {r["data"].get("intent") for r in records if r["kind"] in ("change", "reconciled")}
+    return [r["seq"] for r in records if r["kind"] == "intent" and r["seq"] not in answered]
+
+
+def unjudged_changes(records: list[dict[str, Any]]) -> list[str]:
+    """Applied changes with neither a verification nor a rollback of their plan after them."""
+    out = []
+    for i, r in enumerate(records):
+        d = r["data"]
+        if r["kind"] not in ("change", "reconciled") or not d.get("applied"):
+            continue
+        if r["kind"] == "change" and not (d.get("change") or {}).get("applied"):
+            continue  # applied, but it found the change already there: nothing new to judge
+        later = [x for x in records[i + 1:] if x["kind"] in ("verification", "rollback")
+                 and x["data"].get("plan_hash") == d.get("plan_hash")]
+        if not later:
+            out.append(f"record {r['seq']}: {d.get('fix')} (plan {str(d.get('plan_hash'))[:12]})")
+    return out
+
+
+def unaudited_writes(journal: list[dict[str, Any]], records: list[dict[str, Any]]) -> list[str]:
+    """ARM writes in the cloud's own journal that no audited intent names: a change pullfix made
+    and did not record. (Kubernetes writes are named per cluster in the audit log, not per
+    request path, so this reads ARM's.)"""
+    planned = [c["resource"].lower() for r in records if r["kind"] == "intent"
+               for c in r["data"].get("changes", [])]
+    out = []
+    for e in journal:
+        if e.get("service") != "arm":
+            continue
+        res = str(e.get("resource") or "").lower()
+        if not any(res == p or res.startswith(p + "/") or p.startswith(res + "/")
+                   for p in planned):
+            out.append(f"{e['method']} {e['path']}")
     return out
 
 
