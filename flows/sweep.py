@@ -14,7 +14,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from tasks.clients import Clients
 from tasks.contract import ClusterRef
 from tasks.diagnose import ClusterDiagnosis
-from tasks.errors import PermanentError
+from tasks.errors import PermanentError, describe
 from tasks.inventory import clusters
 from tasks.reads import Reads
 from tasks.report import sweep_json
@@ -91,9 +91,15 @@ def fleet_sweep(mode: str = "plan", subscriptions: list[str] | None = None,
         for d in results:
             if not d.failing_checks:
                 continue
-            r = remediate_cluster(cluster=d.cluster.id, policy=policy or "",
-                                  sign_off="defer", verify_seconds=verify_seconds,
-                                  changes_before=changes, sweep_run_id=sweep_id).as_json()
+            state = remediate_cluster(cluster=d.cluster.id, policy=policy or "",
+                                      sign_off="defer", verify_seconds=verify_seconds,
+                                      changes_before=changes, sweep_run_id=sweep_id,
+                                      return_state=True)
+            try:
+                r = state.result().as_json()
+            except Exception as exc:  # noqa: BLE001 - one cluster's failed run must not end
+                # the sweep: the clusters after it would be lost; this one is reported failed
+                r = _failed_run(d, policy or "", mode, describe(exc))
             changes += r["changes"]
             remediations.append(r)
         summary["remediations"] = remediations
@@ -110,6 +116,14 @@ def fleet_sweep(mode: str = "plan", subscriptions: list[str] | None = None,
         or [{"check": "-", "fixes": "-", "clusters": 0, "pods": 0, "summary": "nothing failing"}])
     _publish_report(summary)
     return summary
+
+
+def _failed_run(d: ClusterDiagnosis, policy: str, mode: str, why: str) -> dict[str, Any]:
+    from tasks.remediate import ClusterOutcome, RemediationReport
+
+    return RemediationReport(cluster=d.cluster.name, id=d.cluster.id, policy=policy, mode=mode,
+                             outcome=ClusterOutcome.FAILED, failing_checks=d.failing_checks,
+                             summary=f"the remediation run failed: {why}", error=why).as_json()
 
 
 def _publish_report(summary: dict[str, Any]) -> None:

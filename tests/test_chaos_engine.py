@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from tasks.diagnose import diagnose_cluster
 from tasks.reads import Reads
 from tasks.resolve import resolve_cluster
+from tests.chaos_campaign import POLICY
+from tests.chaoslib import pullfix
 from tests.simharness import Sim
 
 
@@ -28,3 +33,22 @@ def test_a_registry_lookup_that_fails_is_reported_not_raised(sim: Sim) -> None:
                        f"GET /subscriptions/{sim.subscription}/providers/"
                        "Microsoft.ContainerRegistry/registries.")
     assert len(d.pods) == 2 and d.findings == ()
+
+
+@pytest.mark.scenario("missing-pull-role")
+def test_a_remediation_run_that_fails_is_reported_and_the_sweep_goes_on(sim: Sim,
+                                                                         tmp_path: Path) -> None:
+    # given ARM answers the sweep's two subscription lists, then fails every later one (the
+    # remediation's own lookup of the cluster) — before the fix, the failed remediation run
+    # ended the whole apply sweep: no report, and every cluster after it lost
+    sim.fault(method="GET", path="^/subscriptions$", status=500, skip=2)
+    # when an apply sweep runs
+    out = pullfix(sim, tmp_path / "home", "sweep", "--mode", "apply", "--policy", POLICY,
+                  "-o", "json")
+    # then it finishes and reports the cluster as failed, with ARM's error
+    assert out.returncode == 0, out.stderr[-3000:]
+    [r] = json.loads(out.stdout)["remediations"]
+    assert (r["cluster"], r["outcome"]) == ("aks-app", "failed")
+    assert r["summary"] == ("the remediation run failed: 500 InternalServerError: Injected fault: "
+                            "InternalServerError (500) for GET /subscriptions.")
+    assert r["failing_checks"] == ["kubelet-identity-has-pull-role"]

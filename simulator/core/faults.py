@@ -3,7 +3,8 @@
 A fault matches requests by method, path and host (regular expressions; the host tells a
 registry's data plane from ARM, whose paths overlap) and fires on every match, on the first
 ``count`` matches, or on a seeded fraction of them (``probability``), so a chaos run is
-repeatable. It either delays the request (``latency_ms``), answers an error (``status``, with
+repeatable; ``skip`` lets the first N matches through (the sweep's read passes, the
+remediation's fails). It either delays the request (``latency_ms``), answers an error (``status``, with
 the failing service's envelope and an optional ``retry_after``) or hangs up mid-response
 (``drop``).
 
@@ -30,7 +31,7 @@ from typing import Any
 from simulator.core import errors
 
 KEYS = frozenset({"method", "path", "host", "status", "retry_after", "latency_ms", "drop",
-                  "count", "body", "phase", "probability", "seed"})
+                  "count", "skip", "body", "phase", "probability", "seed"})
 PHASES = ("before", "after")
 _ARM_CODES = {429: "TooManyRequests", 500: "InternalServerError", 502: "BadGateway",
               503: "ServiceUnavailable", 504: "GatewayTimeout"}
@@ -89,6 +90,8 @@ def pick(faults: list[dict[str, Any]], *, method: str, path: str, host: str,
         if fault.get("count") is not None and fault["count"] <= 0:
             continue
         fault["seen"] = fault.get("seen", 0) + 1
+        if fault["seen"] <= int(fault.get("skip") or 0):
+            continue  # the first ``skip`` matching requests go through
         if not _chosen(fault, index):
             continue
         if fault.get("count") is not None:
