@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests import chaoslib  # noqa: E402
+from tests import chaos_campaign  # noqa: E402
 
 
 def _markdown(report: dict[str, object]) -> str:
@@ -51,13 +51,13 @@ def main() -> int:
                                  "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
     with tempfile.TemporaryDirectory(prefix="pullfix-chaos-") as tmp:
         t = time.monotonic()
-        report["plan"] = chaoslib.plan_campaign(args.spec, Path(tmp) / "plan", rate=args.rate,
+        report["plan"] = chaos_campaign.plan_campaign(args.spec, Path(tmp) / "plan", rate=args.rate,
                                                 seed=args.seed)
         report["plan"]["seconds"] = round(time.monotonic() - t)  # type: ignore[index]
         print(json.dumps(report["plan"], indent=2), flush=True)
         if not args.skip_apply:
             t = time.monotonic()
-            report["apply"] = chaoslib.apply_campaign(args.spec, Path(tmp) / "apply",
+            report["apply"] = chaos_campaign.apply_campaign(args.spec, Path(tmp) / "apply",
                                                       rate=args.rate, seed=args.seed)
             report["apply"]["seconds"] = round(time.monotonic() - t)  # type: ignore[index]
             print(json.dumps(report["apply"], indent=2), flush=True)

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.chaos_campaign import POLICY, apply_campaign, plan_campaign
 
 RATE = 0.10
 
 
+@pytest.mark.timeout(900)
 def test_a_plan_sweep_of_200_clusters_under_chaos_loses_no_finding(tmp_path: Path) -> None:
     # given 200 generated clusters, about a quarter broken, and 10 % of every service's calls
     # failing; when pullfix sweeps it in plan mode
@@ -33,6 +36,7 @@ def test_a_plan_sweep_of_200_clusters_under_chaos_loses_no_finding(tmp_path: Pat
     assert r["secrets_checked"] >= 200 and r["stores_scanned"] >= 3
 
 
+@pytest.mark.timeout(1200)
 def test_apply_killed_mid_apply_then_rerun_under_chaos_converges(tmp_path: Path) -> None:
     # given a fleet with every cause the generator knows (one needs a sign-off), 10 % chaos,
     # and pullfix's state kept across runs; when an apply sweep is killed at its first intent,
