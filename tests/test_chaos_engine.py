@@ -52,3 +52,27 @@ def test_a_remediation_run_that_fails_is_reported_and_the_sweep_goes_on(sim: Sim
     assert r["summary"] == ("the remediation run failed: 500 InternalServerError: Injected fault: "
                             "InternalServerError (500) for GET /subscriptions.")
     assert r["failing_checks"] == ["kubelet-identity-has-pull-role"]
+
+
+@pytest.mark.scenario("missing-pull-role")
+def test_a_fix_undone_because_its_verification_could_not_read_is_audited(sim: Sim,
+                                                                         tmp_path: Path) -> None:
+    from tests.chaoslib import audit_records
+
+    # given the Kubernetes API answers the diagnosis's pod list, then fails every later one
+    # (the verification's) — before the fix, the transaction's hook deleted the new role
+    # assignment and the audit log said only "failed": a change undone with no record, and
+    # the next run granted it again
+    sim.fault(method="GET", path="^/k8s/.*/pods$", status=500, skip=1)
+    # when the cluster is remediated
+    out = pullfix(sim, tmp_path / "home", "remediate", "--cluster", "aks-app", "--policy",
+                  POLICY, "-o", "json")
+    assert out.returncode == 0, out.stderr[-3000:]
+    # then the grant is reported and audited as rolled back, with why
+    [rec] = json.loads(out.stdout)["records"]
+    assert (rec["fix"], rec["outcome"]) == ("grant-pull-role", "rolled_back")
+    assert rec["reason"].startswith("could not verify it: 500 Internal Server Error: Injected "
+                                    "fault: InternalServerError (500) for GET /k8s/")
+    assert [e["method"] for e in sim.journal()] == ["PUT", "DELETE"]
+    kinds = [r["kind"] for r in audit_records(tmp_path / "home")]
+    assert kinds[kinds.index("change"):] == ["change", "rollback", "run-ended"]
