@@ -155,3 +155,25 @@ def test_a_restarted_simulator_resumes_its_world_on_the_same_port(tmp_path: Path
         assert [e["method"] for e in sim.journal()] == ["PUT"]
     finally:
         sim.stop()
+
+
+@pytest.mark.scenario("missing-pull-role-sp")
+def test_graph_failing_half_the_time_loses_no_finding(sim: Sim) -> None:
+    from tasks.contract import Status
+    from tasks.diagnose import diagnose_cluster
+    from tasks.reads import Reads
+    from tasks.resolve import resolve_cluster
+
+    # given a service-principal cluster (its pulling principal is looked up in Graph) and half
+    # of Graph's calls failing: 500s, 503s with Retry-After, hang-ups
+    for f in chaos_faults(0.5, seed=2, services=("graph",)):
+        sim.fault(**f)
+    for _ in range(4):
+        # when it is diagnosed (fresh clients each time, so each run asks Graph again)
+        reads = Reads(sim.clients())
+        d = diagnose_cluster(reads, resolve_cluster(reads, "aks-app"))
+        # then the missing role is found, or the check says it could not determine, and why
+        [f] = [f for f in d.findings if f.check == "kubelet-identity-has-pull-role"]
+        assert f.status == Status.FAIL or (f.status == Status.ERROR and f.reason), f
+    hits = [x.get("hits", 0) for x in sim.control("GET", "faults")["value"]]
+    assert sum(hits) > 0  # Graph really failed
