@@ -41,6 +41,8 @@ def _markdown(report: dict[str, object]) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--spec", default="8x25:11", help="generated fleet SxC[:SEED] (default 200)")
+    ap.add_argument("--apply-spec", default=None,
+                    help="fleet for the apply campaign (default: --spec)")
     ap.add_argument("--rate", type=float, default=0.10, help="fraction of calls failing")
     ap.add_argument("--seed", type=int, default=3, help="which calls fail")
     ap.add_argument("--out", type=Path, default=Path("bench/out"), help="report folder")
@@ -57,7 +59,8 @@ def main() -> int:
         print(json.dumps(report["plan"], indent=2), flush=True)
         if not args.skip_apply:
             t = time.monotonic()
-            report["apply"] = chaos_campaign.apply_campaign(args.spec, Path(tmp) / "apply",
+            report["apply_spec"] = args.apply_spec or args.spec
+            report["apply"] = chaos_campaign.apply_campaign(args.apply_spec or args.spec, Path(tmp) / "apply",
                                                       rate=args.rate, seed=args.seed)
             report["apply"]["seconds"] = round(time.monotonic() - t)  # type: ignore[index]
             print(json.dumps(report["apply"], indent=2), flush=True)

@@ -43,10 +43,6 @@ def _serve(spec: str, workdir: Path, **settings: Any) -> Sim:
     return sim
 
 
-def _json(text: str) -> dict[str, Any]:
-    return json.loads(text[text.index("{"):text.rindex("}") + 1])
-
-
 def plan_campaign(spec: str, workdir: Path, *, rate: float, seed: int) -> dict[str, Any]:
     expected = chaos.broken_clusters(generate_from_spec(spec))
     sim = _serve(spec, workdir, speedup=100.0)
@@ -136,7 +132,7 @@ def apply_campaign(spec: str, workdir: Path, *, rate: float, seed: int) -> dict[
         log1 = workdir / "run1.log"
         proc = chaos.start_pullfix(sim, home, log1, *sweep, new_session=True, **env)
         killed = _kill_at_first_intent(proc, home)
-        outputs.append(log1.read_text())
+        outputs.append(log1.read_text() + log1.with_suffix(".err").read_text())
         if not killed:
             violations.append(f"run 1 ended before its first intent: {outputs[-1][-2000:]}")
         # 2. re-run under the same chaos; the simulator restarts once mid-run
@@ -148,8 +144,8 @@ def apply_campaign(spec: str, workdir: Path, *, rate: float, seed: int) -> dict[
                        seconds=900, interval=0.5)
         sim = chaos.restart(sim)
         rc2 = proc.wait(3600)
-        outputs.append(log2.read_text())
-        summary2 = _json(outputs[-1]) if rc2 == 0 else {}
+        outputs.append(log2.read_text() + log2.with_suffix(".err").read_text())
+        summary2 = json.loads(log2.read_text()) if rc2 == 0 else {}
         if rc2 != 0:
             violations.append(f"run 2 exited {rc2}: {outputs[-1][-2000:]}")
         lost2 = chaos.lost_findings(summary2, expected) if summary2 else []

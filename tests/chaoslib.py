@@ -129,11 +129,13 @@ def pullfix(sim: Sim, home: Path, *args: str, timeout: float = 900,
 
 def start_pullfix(sim: Sim, home: Path, log: Path, *args: str, new_session: bool = False,
                   **env: str | None) -> subprocess.Popen[bytes]:
-    """The CLI started in the background (``new_session``: in its own process group, so a
-    test can kill it with every child, as a crashed container goes)."""
+    """The CLI started in the background, stdout to ``log`` and stderr beside it (``.err``);
+    ``new_session``: in its own process group, so a test can kill it with every child, as a
+    crashed container goes."""
     e = env_with(sim, PULLFIX_HOME=str(home), **env)
     return subprocess.Popen([sys.executable, "-m", "flows.cli", *args], env=e, cwd=ROOT,  # noqa: S603
-                            stdout=open(log, "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
+                            stdout=open(log, "wb"),  # noqa: SIM115
+                            stderr=open(log.with_suffix(".err"), "wb"),  # noqa: SIM115
                             start_new_session=new_session)
 
 
