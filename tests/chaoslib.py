@@ -100,8 +100,13 @@ def lost_findings(summary: dict[str, Any], expected: dict[str, str]) -> list[str
         errs = [f for f in r["findings"] if f["status"] == "ERROR" and f.get("reason")]
         if r["failing_pods"] and errs:
             continue  # reported: the pods fail, and which check could not determine why
+        seen = [(f["check"], f["status"], f["summary"][:200]) for f in r["findings"]
+                if f["check"] == check] or "not run"
+        classes = sorted({(p["classification"]["category"], p["message"][:160])
+                          for p in r["pods"]})
         lost.append(f"{name}: expected {check}, got {r['failing_checks']} "
-                    f"(pods {r['failing_pods']}, error {r.get('error')!r})")
+                    f"(pods {r['failing_pods']}, error {r.get('error')!r}; {check}: {seen}; "
+                    f"pods: {classes})")
     return lost
 
 
