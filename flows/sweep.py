@@ -86,6 +86,15 @@ def fleet_sweep(mode: str = "plan", subscriptions: list[str] | None = None,
             "policy": policy, "policy_hash": file_hash(policy or ""), "mode": mode,
             "clusters": [d.cluster.id for d in results if d.failing_checks]}, run_id=sweep_id)
 
+        # a run killed between an intent and its outcome may have healed a cluster that now
+        # needs no remediation: reconcile its open intents here, or they stay open forever
+        from flows.remediate import _reconcile_intents
+
+        open_on = {i.cluster.lower() for i in audit.open_intents()}
+        for d in results:
+            if d.cluster.id.lower() in open_on and not (d.pods or d.error or d.not_diagnosed):
+                _reconcile_intents(d.cluster, d, reads, sweep_id)
+
         changes = 0
         remediations = []
         for d in results:

@@ -76,3 +76,34 @@ def test_a_fix_undone_because_its_verification_could_not_read_is_audited(sim: Si
     assert [e["method"] for e in sim.journal()] == ["PUT", "DELETE"]
     kinds = [r["kind"] for r in audit_records(tmp_path / "home")]
     assert kinds[kinds.index("change"):] == ["change", "rollback", "run-ended"]
+
+
+@pytest.mark.scenario("healthy")
+def test_an_intent_left_by_a_killed_run_on_a_cluster_now_healthy_is_reconciled(
+        sim: Sim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tasks.audit import steps
+    from tasks.fix import Change, FixPlan, Risk
+    from tests.chaoslib import audit_records, open_intents
+
+    # given an intent a killed run left on a cluster its write healed (chaos found this: the
+    # next sweep saw no failing pod, remediated nothing, and the intent stayed open forever)
+    home = tmp_path / "home"
+    monkeypatch.setenv("PULLFIX_HOME", str(home))
+    reads = Reads(sim.clients())
+    ref = resolve_cluster(reads, "aks-app")
+    plan = FixPlan(fix="grant-pull-role", cluster=ref, summary="grant AcrPull", risk=Risk.LOW,
+                   resolves=("kubelet-identity-has-pull-role",), reversible=True,
+                   changes=(Change(resource=f"{ref.id}/x", operation="create", api="ARM PUT"),))
+    seq = steps.intent(run_id="killed-run", plan=plan)
+    assert open_intents(audit_records(home)) == [seq]
+    # when an apply sweep runs
+    out = pullfix(sim, home, "sweep", "--mode", "apply", "--policy", POLICY, "-o", "json")
+    assert out.returncode == 0, out.stderr[-3000:]
+    # then the intent is reconciled as found in place, and verified
+    records = audit_records(home)
+    assert open_intents(records) == []
+    [rec] = [r for r in records if r["kind"] == "reconciled"]
+    assert rec["data"]["applied"] is True and rec["data"]["intent"] == seq
+    assert rec["data"]["reason"] == "found in place by a later run"
+    [ver] = [r for r in records if r["kind"] == "verification"]
+    assert ver["data"]["ok"] is True
