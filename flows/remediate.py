@@ -160,7 +160,14 @@ def _apply_and_judge(plan: FixPlan, target: Target, reads: Reads, *, passed_befo
     except Exception as exc:  # noqa: BLE001 - a failed apply is recorded with its reason
         if not outcome_recorded:
             audit.outcome(intent, applied=False, reason=f"apply failed: {describe(exc)}")
-        return Outcome.FAILED, f"apply failed: {describe(exc)}", result, detail
+            return Outcome.FAILED, f"apply failed: {describe(exc)}", result, detail
+        # applied, then judging it failed (a read that kept failing): the transaction's hook
+        # has undone the change, and the audit log must say so
+        why = f"could not verify it: {describe(exc)}"
+        if not cls.reversible:
+            return Outcome.FAILED, why + " (not reversible: left in place)", result, detail
+        audit_steps.rollback(run_id=run_id, plan=plan, reason=why, result=result)
+        return Outcome.ROLLED_BACK, why + "; rolled back", result, detail
     return Outcome.APPLIED, "applied; its own checks pass", result, detail
 
 

@@ -14,7 +14,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from tasks.clients import Clients
 from tasks.contract import ClusterRef
 from tasks.diagnose import ClusterDiagnosis
-from tasks.errors import PermanentError
+from tasks.errors import PermanentError, describe
 from tasks.inventory import clusters
 from tasks.reads import Reads
 from tasks.report import sweep_json
@@ -83,7 +83,7 @@ def fleet_sweep(mode: str = "plan", subscriptions: list[str] | None = None,
             if d is not None and d.failing_checks:
                 r.update(previews_json(reads, d))
     if mode == "apply":
-        _apply(summary, results, policy=policy or "", verify_seconds=verify_seconds,
+        _apply(summary, results, reads, policy=policy or "", verify_seconds=verify_seconds,
                deployment=remediate_deployment, concurrency=concurrency,
                watch_seconds=watch_seconds)
     # what the sweep changed is done; Prefect failing to store a record of it must not lose
@@ -101,7 +101,7 @@ def fleet_sweep(mode: str = "plan", subscriptions: list[str] | None = None,
     return summary
 
 
-def _apply(summary: dict[str, Any], results: list[ClusterDiagnosis], *, policy: str,
+def _apply(summary: dict[str, Any], results: list[ClusterDiagnosis], reads: Reads, *, policy: str,
            verify_seconds: float | None, deployment: str | None, concurrency: int,
            watch_seconds: float) -> None:
     """Remediate the failing clusters (see ``fleet_sweep``) and add what happened to
@@ -129,6 +129,14 @@ def _apply(summary: dict[str, Any], results: list[ClusterDiagnosis], *, policy: 
         "policy": policy, "policy_hash": file_hash(policy), "mode": "apply",
         "engine": engine.kind, "deployment": engine.deployment if engine.distributed else "",
         "clusters": [d.cluster.id for d in failing]}, run_id=sweep_id)
+    # a run killed between an intent and its outcome may have healed a cluster that now
+    # needs no remediation: reconcile its open intents here, or they stay open forever
+    from flows.remediate import _reconcile_intents
+
+    open_on = {i.cluster.lower() for i in audit.open_intents()}
+    for d in results:
+        if d.cluster.id.lower() in open_on and not (d.pods or d.error or d.not_diagnosed):
+            _reconcile_intents(d.cluster, d, reads, sweep_id)
     if engine.distributed and failing:
         cap = load_policy(policy).limits.max_changes_per_run or 0
         remediations = fan_out(failing, engine=engine, policy=policy,
@@ -139,9 +147,14 @@ def _apply(summary: dict[str, Any], results: list[ClusterDiagnosis], *, policy: 
     else:
         changes, remediations = 0, []
         for d in failing:
-            r = remediate_cluster(cluster=d.cluster.id, policy=policy, sign_off="defer",
-                                  verify_seconds=verify_seconds, changes_before=changes,
-                                  sweep_run_id=sweep_id).as_json()
+            state = remediate_cluster(cluster=d.cluster.id, policy=policy, sign_off="defer",
+                                      verify_seconds=verify_seconds, changes_before=changes,
+                                      sweep_run_id=sweep_id, return_state=True)
+            try:
+                r = state.result().as_json()
+            except Exception as exc:  # noqa: BLE001 - one cluster's failed run must not end
+                # the sweep: the clusters after it would be lost; this one is reported failed
+                r = _failed_run(d, policy, "apply", describe(exc))
             changes += r["changes"]
             remediations.append(r)
     changes = sum(int(r.get("changes", 0) or 0) for r in remediations)
@@ -159,6 +172,14 @@ def _apply(summary: dict[str, Any], results: list[ClusterDiagnosis], *, policy: 
         if rec["outcome"] == "awaiting_sign_off"]
     audit.record(audit.Kind.RUN_ENDED, {"counts": summary["outcomes"], "changes": changes,
                                         "engine": engine.kind}, run_id=sweep_id)
+
+
+def _failed_run(d: ClusterDiagnosis, policy: str, mode: str, why: str) -> dict[str, Any]:
+    from tasks.remediate import ClusterOutcome, RemediationReport
+
+    return RemediationReport(cluster=d.cluster.name, id=d.cluster.id, policy=policy, mode=mode,
+                             outcome=ClusterOutcome.FAILED, failing_checks=d.failing_checks,
+                             summary=f"the remediation run failed: {why}", error=why).as_json()
 
 
 def _safely(summary: dict[str, Any], what: str, record: Callable[[], Any]) -> None:

@@ -50,7 +50,7 @@ def serve(
     world = World.load(directory) if persistent else None
     try:
         if world is not None and scenario is not None and world.state["scenario"].get(
-                "name") not in (scenario, Path(scenario).stem):
+                "name") not in (scenario, Path(scenario).stem, _fleet_name(scenario)):
             raise ScenarioError(
                 f"{directory} holds the world of scenario '{world.state['scenario'].get('name')}'"
                 f", not '{scenario}': pass that --scenario to resume it, or another --state-dir")
@@ -78,6 +78,19 @@ def serve(
     typer.echo(f"simulator: scenario '{conn['scenario']}' on {conn['arm_endpoint']} "
                f"(tenant {conn['tenant_id']}); connection file: {connection_file}", err=True)
     server.serve(connection_file)
+
+
+def _fleet_name(scenario: str) -> str | None:
+    """The name a generated fleet's world carries (``fleet:2x10:5`` → ``fleet-2x10-5``), so a
+    restart with the same ``--scenario`` resumes it."""
+    if not scenario.startswith("fleet:"):
+        return None
+    from simulator.fleet import generate_from_spec
+
+    try:
+        return str(generate_from_spec(scenario.split(":", 1)[1])["name"])
+    except ValueError:
+        return None
 
 
 @app.command("env")

@@ -61,8 +61,12 @@ class SimServer:
         self.dispatcher = Dispatcher(self)
         from simulator.registry.proxy import RegistryProxy
 
-        # registry hosts keep Azure's names; clients reach them through this CONNECT proxy
-        self.registry_proxy = RegistryProxy(self)
+        # registry hosts keep Azure's names; clients reach them through this CONNECT proxy,
+        # on the same port after a restart with the same state directory (clients keep its URL)
+        proxy_port = state_dir / "proxy-port"
+        self.registry_proxy = RegistryProxy(
+            self, port=int(proxy_port.read_text()) if proxy_port.exists() else 0)
+        proxy_port.write_text(str(self.registry_proxy.port))
         self.uvicorn: uvicorn.Server | None = None
         self._persist = False
 

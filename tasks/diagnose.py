@@ -133,7 +133,16 @@ def diagnose_cluster(reads: Reads, ref: ClusterRef, *, namespace: str | None = N
     for group_pods in by_signature.values():
         first = group_pods[0]
         c = classify(first.message, first.reason)
-        target = target_for(reads, ref, first, c)
+        try:
+            target = target_for(reads, ref, first, c)
+        except Exception as exc:  # noqa: BLE001 - one failed read must not sink the sweep
+            # the image's registry could not be looked up (ARM failed after its retries): the
+            # cluster is reported with its failing pods and why it was not diagnosed
+            return ClusterDiagnosis(
+                cluster=ref, access=access.path.value,
+                pods=tuple(PodReport(pod=p, classification=classify(p.message, p.reason),
+                                     checks=()) for p in pods),
+                error=f"cannot look up the registry of {first.image}: {describe(exc)}")
         chosen = relevant(specs.values(), c)
         names = []
         for spec in chosen:

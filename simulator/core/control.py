@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulator.core import errors
+from simulator.core import errors, faults
 from simulator.core.routing import Ctx, Reply, route
 from simulator.core.world import merge
 
@@ -55,13 +55,11 @@ def clear_journal(ctx: Ctx) -> Any:
 
 @route("POST", "/_sim/faults", service="control", write=False)
 def add_fault(ctx: Ctx) -> Any:
-    fault = ctx.json()
-    allowed = {"method", "path", "status", "retry_after", "latency_ms", "drop", "count", "body"}
-    unknown = set(fault) - allowed
-    if unknown:
-        raise errors.bad_request("InvalidFault", f"unknown fault keys {sorted(unknown)}; "
-                                 f"valid: {sorted(allowed)}")
+    """One fault (see :mod:`simulator.core.faults`): when it strikes (``phase``), which
+    requests (``method``/``path``/``host``), how often (``count``, ``probability``+``seed``)."""
+    fault = faults.validate(ctx.json())
     ctx.world.state["faults"].append(fault)
+    ctx.server.persist()  # a restarted simulator keeps failing as it was told to
     return Reply(201, fault)
 
 
@@ -73,6 +71,7 @@ def list_faults(ctx: Ctx) -> Any:
 @route("DELETE", "/_sim/faults", service="control", write=False)
 def clear_faults(ctx: Ctx) -> Any:
     ctx.world.state["faults"].clear()
+    ctx.server.persist()
     return Reply(204)
 
 
@@ -96,4 +95,5 @@ def patch_settings(ctx: Ctx) -> Any:
                                  f"{patch['speedup']!r}")
     merge(ctx.world.settings, patch)
     ctx.server.dispatcher.buckets.clear()
+    ctx.server.persist()
     return ctx.world.settings

@@ -1,4 +1,5 @@
-"""The request pipeline: faults → route → authenticate → throttle → authorize → handler.
+"""The request pipeline: faults → route → authenticate → throttle → authorize → handler →
+faults that strike after the handler (the write is made, the answer lost).
 
 Everything a client sees passes through here, so the cloud's cross-cutting behaviour lives in
 one place: the error envelopes, the RBAC check on every ARM call, the write journal, fault
@@ -17,7 +18,7 @@ from typing import Any
 
 import jwt
 
-from simulator.core import apiversions, authz, errors
+from simulator.core import apiversions, authz, errors, faults
 from simulator.core.ids import key, parse, required_action
 from simulator.core.routing import HOST_SERVICES, ROUTER, Caller, Ctx, Reply, Route, Unreachable
 
@@ -37,20 +38,19 @@ class Dispatcher:
         return self.server.world
 
     # -- faults ----------------------------------------------------------------------------
-    def _fault(self, method: str, path: str) -> dict[str, Any] | None:
+    def _fault(self, method: str, path: str, host: str = "", phase: str = "before"
+               ) -> dict[str, Any] | None:
+        if path.startswith("/_sim/"):
+            return None  # the control API is the operator's, not the cloud's: never faulted
         with self.world.lock:
-            for fault in self.world.state["faults"]:
-                if fault.get("method") and fault["method"].upper() != method:
-                    continue
-                if not re.search(fault.get("path", ".*"), path, re.IGNORECASE):
-                    continue
-                if fault.get("count") is not None:
-                    if fault["count"] <= 0:
-                        continue
-                    fault["count"] -= 1
-                fault["hits"] = fault.get("hits", 0) + 1
-                return dict(fault)
-        return None
+            return faults.pick(self.world.state["faults"], method=method, path=path, host=host,
+                               phase=phase)
+
+    @staticmethod
+    def _fault_reply(fault: dict[str, Any], method: str, path: str) -> Reply:
+        if fault.get("drop"):
+            return Reply(status=500)  # the server hangs up mid-answer (see SimServer.app)
+        return Reply(status=int(fault["status"]), body=faults.error_body(fault, method, path))
 
     # -- authentication --------------------------------------------------------------------
     def _authenticate(self, ctx: Ctx, audiences: list[str]) -> Caller:
@@ -148,22 +148,13 @@ class Dispatcher:
     async def handle(self, method: str, path: str, raw_query: str, headers: dict[str, str],
                      body: bytes, base_url: str) -> tuple[Reply, dict[str, Any] | None]:
         path = re.sub(r"/{2,}", "/", path)
-        fault = self._fault(method, path)
+        host = headers.get("host", "")
+        fault = self._fault(method, path, host)
         if fault:
             if fault.get("latency_ms"):
                 await asyncio.sleep(fault["latency_ms"] / 1000)
-            if fault.get("drop"):
-                return Reply(status=500), fault
-            if fault.get("status"):
-                status = int(fault["status"])
-                body = fault.get("body")
-                if body is None:  # what ARM answers when it is the one failing
-                    code = {429: "TooManyRequests", 500: "InternalServerError",
-                            502: "BadGateway", 503: "ServiceUnavailable",
-                            504: "GatewayTimeout"}.get(status, "InjectedFault")
-                    body = {"error": {"code": code, "message": f"Injected fault: {code} "
-                                      f"({status}) for {method} {path}."}}
-                return Reply(status=status, body=body), fault
+            if fault.get("drop") or fault.get("status"):
+                return self._fault_reply(fault, method, path), fault
         ctx = Ctx(self.world, method, path, {}, raw_query, headers, body, base_url, self.server)
         try:
             reply = self._dispatch(ctx)
@@ -171,6 +162,12 @@ class Dispatcher:
             reply = Reply(exc.status, exc.body, dict(exc.headers))
         except Unreachable:
             return Reply(status=500), {"drop": True}
+        # the request was handled (a write is made and persisted); now its answer may be lost
+        after = self._fault(method, path, host, phase="after")
+        if after:
+            if after.get("latency_ms"):
+                await asyncio.sleep(after["latency_ms"] / 1000)
+            return self._fault_reply(after, method, path), after
         return reply, None
 
     def _dispatch(self, ctx: Ctx) -> Reply:

@@ -28,11 +28,15 @@ def _response(status: str, body: str) -> bytes:
 
 
 class RegistryProxy:
-    def __init__(self, server: Any) -> None:
+    def __init__(self, server: Any, *, port: int = 0) -> None:
         self.server = server  # simulator.server.SimServer: world, port
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        try:
+            # a restarted simulator keeps its proxy's port, so running clients still reach it
+            self.sock.bind(("127.0.0.1", port))
+        except OSError:
+            self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(128)
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
