@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up and run every check and test. This is the README's test command; .ci/run calls it.
-#   bash scripts/test.sh [pytest args]     (PULLFIX_TEST_WORKERS=N: parallel workers, default 2)
+#   bash scripts/test.sh [pytest args]     (PULLFIX_TEST_WORKERS=N: parallel workers, default 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -33,4 +33,4 @@ done
 
 echo "== pytest"
 .venv/bin/python -m pytest -q -p no:cacheprovider --durations=15 \
-  -n "${PULLFIX_TEST_WORKERS:-2}" --dist loadfile "$@"
+  -n "${PULLFIX_TEST_WORKERS:-3}" --dist loadfile "$@"
