@@ -45,8 +45,9 @@ def test_a_remediation_run_that_fails_is_reported_and_the_sweep_goes_on(sim: Sim
     # when an apply sweep runs
     out = pullfix(sim, tmp_path / "home", "sweep", "--mode", "apply", "--policy", POLICY,
                   "-o", "json")
-    # then it finishes and reports the cluster as failed, with ARM's error
-    assert out.returncode == 0, out.stderr[-3000:]
+    # then it finishes (exit 1: a cluster left unhealed) and reports the cluster as failed,
+    # with ARM's error
+    assert out.returncode == 1, out.stderr[-3000:]
     [r] = json.loads(out.stdout)["remediations"]
     assert (r["cluster"], r["outcome"]) == ("aks-app", "failed")
     assert r["summary"] == ("the remediation run failed: 500 InternalServerError: Injected fault: "
@@ -67,7 +68,7 @@ def test_a_fix_undone_because_its_verification_could_not_read_is_audited(sim: Si
     # when the cluster is remediated
     out = pullfix(sim, tmp_path / "home", "remediate", "--cluster", "aks-app", "--policy",
                   POLICY, "-o", "json")
-    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.returncode == 1, out.stderr[-3000:]  # the cluster is not healed
     # then the grant is reported and audited as rolled back, with why
     [rec] = json.loads(out.stdout)["records"]
     assert (rec["fix"], rec["outcome"]) == ("grant-pull-role", "rolled_back")
