@@ -31,21 +31,10 @@ PLAN = re.compile(r"\[plan ([0-9a-f]{64})\]")
 
 
 def _paused_runs() -> list[Any]:
-    from prefect import get_client
-    from prefect.client.schemas.filters import (
-        FlowFilter,
-        FlowFilterName,
-        FlowRunFilter,
-        FlowRunFilterState,
-        FlowRunFilterStateType,
-    )
-    from prefect.client.schemas.objects import StateType
+    """The sign-offs waiting: one query, shared with the flows that look for them."""
+    from flows.runs import paused_runs
 
-    with get_client(sync_client=True) as client:
-        return list(client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=["remediate-cluster"])),
-            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(
-                type=FlowRunFilterStateType(any_=[StateType.PAUSED])))))
+    return paused_runs()
 
 
 def _description(run: Any) -> str:
