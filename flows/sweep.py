@@ -45,7 +45,7 @@ def _markdown(summary: dict[str, Any]) -> str:
 @flow(name="fleet-sweep", log_prints=False, persist_result=False,
       task_runner=ThreadPoolTaskRunner(max_workers=4))  # type: ignore[arg-type]
 def fleet_sweep(mode: str = "plan", subscriptions: list[str] | None = None,
-                arm_rate_per_second: float = 20.0, policy: str | None = None,
+                arm_rate_per_second: float = 25.0, policy: str | None = None,
                 verify_seconds: float | None = None, remediate_deployment: str | None = None,
                 concurrency: int = 4, watch_seconds: float = 3600.0) -> dict[str, Any]:
     """``plan``: diagnose only. ``apply``: then remediate each failing cluster under the
@@ -65,7 +65,7 @@ def fleet_sweep(mode: str = "plan", subscriptions: list[str] | None = None,
                        name=c.name, id=c.id)
             for c in clusters(reads.clients)
             if wanted is None or c.subscription_id.lower() in wanted]
-    futures = [diagnose_cluster_task.submit(reads, ref) for ref in refs]
+    futures = [diagnose_cluster_task.submit(reads, ref, forget_healthy=True) for ref in refs]
     results: list[ClusterDiagnosis] = []
     for i, fut in enumerate(futures, 1):
         results.append(fut.result())

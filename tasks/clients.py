@@ -7,9 +7,12 @@ building a client per pod.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from azure.containerregistry import ContainerRegistryClient
@@ -23,14 +26,22 @@ from tasks.kube_access import (
     KubeAccess,
     RunCommandApiClient,
     access_path,
+    is_entra,
 )
-from tasks.ratelimit import SubscriptionRateLimitPolicy
+from tasks.ratelimit import ArmBudgetPolicy, Budget
 
 T = TypeVar("T")
 
 
 def _ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=ca_bundle) if ca_bundle else ssl.create_default_context()
+
+
+def raw_json(chunks: Any) -> Any:
+    """The JSON of a response an azure-mgmt operation returned with ``stream=True`` (an
+    iterator of bytes, whatever the SDK's annotation says): the same
+    call, pipeline and policies, without decoding into models what is read as plain data."""
+    return json.loads(b"".join(chunks))
 
 
 def build_credential(profile: CloudProfile) -> TokenCredential:
@@ -59,10 +70,14 @@ class Clients:
 
     def __init__(self, profile: CloudProfile | None = None,
                  credential: TokenCredential | None = None, *,
-                 arm_rate_per_second: float | None = None) -> None:
+                 arm_rate_per_second: float | None = None,
+                 rate_limit: ArmBudgetPolicy | None = None) -> None:
         self.profile = profile or from_environment()
-        self.rate_limit = (SubscriptionRateLimitPolicy(arm_rate_per_second)
-                           if arm_rate_per_second else None)
+        # ARM's budget, paced before sending (tasks/ratelimit.py); ``arm_rate_per_second``
+        # sets the sustained read rate (ARM's is 25), the burst ten seconds of it
+        self.rate_limit = rate_limit or (ArmBudgetPolicy({"reads": Budget(
+            min(250.0, 10 * arm_rate_per_second), arm_rate_per_second)})
+            if arm_rate_per_second else None)
         self.credential = credential or build_credential(self.profile)
         self._cache: dict[Any, Any] = {}
         self._lock = threading.Lock()
@@ -134,11 +149,11 @@ class Clients:
                 self._cache["graph"] = GraphServiceClient(request_adapter=adapter)
             return self._cache["graph"]
 
-    def kube_access(self, subscription_id: str, resource_group: str, cluster: str
-                    ) -> KubeAccess:
+    def kube_access(self, subscription_id: str, resource_group: str, cluster: str, *,
+                    document: Mapping[str, Any] | None = None) -> KubeAccess:
         """How to reach the cluster's Kubernetes API (see :mod:`tasks.kube_access`), chosen
-        from its ARM document and cached per cluster: one ARM read and one credential call per
-        cluster, never per pod."""
+        from its ARM ``document`` (read here when not given) and cached per cluster: one ARM
+        read and one credential call per cluster, never per pod."""
         cache_key = ("kube", subscription_id.lower(), resource_group.lower(), cluster.lower())
         with self._lock:
             cached = self._cache.get(cache_key)
@@ -147,19 +162,29 @@ class Clients:
         from azure.mgmt.containerservice import ContainerServiceClient
 
         aks = self.arm(ContainerServiceClient, subscription_id)
-        mc = aks.managed_clusters.get(resource_group, cluster)
-        path = access_path(mc)
+        if document is None:
+            document = raw_json(aks.managed_clusters.get(resource_group, cluster, stream=True))
+        path = access_path(document)
         api: Any = None
         if path is AccessPath.RUN_COMMAND:
-            entra = mc.aad_profile is not None and bool(mc.aad_profile.managed)
             api = RunCommandApiClient(aks.managed_clusters, resource_group, cluster,
-                                      self._aks_token if entra else None)
+                                      self._aks_token if is_entra(document) else None)
         elif path is not AccessPath.STOPPED:
             api = self._kube_direct(aks, resource_group, cluster, entra=path is AccessPath.ENTRA)
         access = KubeAccess(path=path, api=api, cluster=cluster)
         with self._lock:
             self._cache[cache_key] = access
         return access
+
+    def release_kube(self, subscription_id: str, resource_group: str, cluster: str) -> None:
+        """Close and forget one cluster's Kubernetes client (its connection pool and TLS
+        context): a sweep holds one cluster's at a time per worker, not the fleet's; the next
+        use builds it again."""
+        cache_key = ("kube", subscription_id.lower(), resource_group.lower(), cluster.lower())
+        with self._lock:
+            access = self._cache.pop(cache_key, None)
+        if isinstance(access, KubeAccess) and access.api is not None:
+            access.api.close()
 
     def _aks_token(self) -> str:
         """An Entra token for the AKS server application, from pullfix's own credential
@@ -174,10 +199,17 @@ class Clients:
 
         from tasks.kubeconfig import parse_kubeconfig
 
-        creds = aks.managed_clusters.list_cluster_user_credentials(resource_group, cluster)
-        if not creds.kubeconfigs:
+        # the raw CredentialResults (one kubeconfig is all pullfix reads of it)
+        creds = raw_json(aks.managed_clusters.list_cluster_user_credentials(
+            resource_group, cluster, stream=True))
+        kubeconfigs = creds.get("kubeconfigs") or []
+        if not kubeconfigs:
             raise LookupError(f"cluster {cluster} returned no kubeconfig")
-        doc = parse_kubeconfig(creds.kubeconfigs[0].value, cluster=cluster)
+        try:
+            value = base64.b64decode(kubeconfigs[0].get("value") or "", validate=True)
+        except (binascii.Error, ValueError):
+            raise LookupError(f"cluster {cluster} returned a kubeconfig that is not base64") from None
+        doc = parse_kubeconfig(value, cluster=cluster)
         if not entra:
             return k8s_config.new_client_from_config_dict(doc)
         for user in doc.get("users") or []:

@@ -3,10 +3,15 @@
 One list call per kind per cluster (pods, events, nodes, replica sets, jobs), joined here —
 never a call per pod. Events expire (an hour by default), so the kubelet's exact message is
 captured when the pod is first seen.
+
+Lists are read as raw JSON (``_preload_content=False``) through the same typed API calls:
+detection reads a handful of fields, and decoding every pod of a fleet into kubernetes models
+cost most of a healthy cluster's CPU. A healthy cluster costs one pod list.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from kubernetes import client as k8s
@@ -16,22 +21,25 @@ from tasks.contract import ClusterRef, FailingPod, WorkloadRef
 from tasks.reads import Reads
 
 PULL_FAILURES = ("ErrImagePull", "ImagePullBackOff")
+PAGE = 500
 
 
-def _list_all(call: Any, **kwargs: Any) -> list[Any]:
-    """Every item of a list call, following ``continue`` tokens (bounded pages)."""
-    items: list[Any] = []
+def _list_all(call: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """Every item of a list call as JSON, following ``continue`` tokens (bounded pages)."""
+    items: list[dict[str, Any]] = []
     token = None
     for _ in range(1000):
-        page = call(limit=500, _continue=token, **kwargs) if token else call(limit=500, **kwargs)
-        items += page.items
-        token = page.metadata._continue
+        extra: dict[str, Any] = {"_continue": token} if token else {}
+        raw = call(limit=PAGE, _preload_content=False, **extra, **kwargs)
+        page = json.loads(raw.data)
+        items += page.get("items") or []
+        token = (page.get("metadata") or {}).get("continue")
         if not token:
             return items
     raise RuntimeError("more than 500,000 objects: refusing to page further")
 
 
-def _nodes(core: k8s.CoreV1Api) -> list[Any]:
+def _nodes(core: k8s.CoreV1Api) -> list[dict[str, Any]]:
     """The nodes, for each pod's OS and architecture. Azure RBAC's "Azure Kubernetes Service
     RBAC Reader" grants no ``nodes/read`` (nodes are cluster-scoped): without it detection goes
     on with the platform unknown, and the platform check says which role it lacks."""
@@ -43,82 +51,96 @@ def _nodes(core: k8s.CoreV1Api) -> list[Any]:
         raise
 
 
-def _owner(obj: Any) -> Any | None:
-    for ref in obj.metadata.owner_references or []:
-        if ref.controller:
-            return ref
+def _meta(obj: dict[str, Any]) -> dict[str, Any]:
+    return obj.get("metadata") or {}
+
+
+def _owner(obj: dict[str, Any]) -> dict[str, Any] | None:
+    for ref in _meta(obj).get("ownerReferences") or []:
+        if ref.get("controller"):
+            return ref  # type: ignore[no-any-return]
     return None
+
+
+def _statuses(pod: dict[str, Any]) -> list[tuple[bool, dict[str, Any]]]:
+    status = pod.get("status") or {}
+    return ([(True, s) for s in status.get("initContainerStatuses") or []]
+            + [(False, s) for s in status.get("containerStatuses") or []])
+
+
+def _waiting(st: dict[str, Any]) -> dict[str, Any]:
+    return ((st.get("state") or {}).get("waiting")) or {}
+
+
+def _cannot_pull(pod: dict[str, Any]) -> bool:
+    return any(_waiting(s).get("reason") in PULL_FAILURES for _, s in _statuses(pod))
 
 
 def failing_pods(reads: Reads, ref: ClusterRef) -> list[FailingPod]:
     api = reads.kube(ref)
     core, apps, batch = k8s.CoreV1Api(api), k8s.AppsV1Api(api), k8s.BatchV1Api(api)
-    pods = _list_all(core.list_pod_for_all_namespaces)
-    broken = [p for p in pods if any(
-        s.state and s.state.waiting and s.state.waiting.reason in PULL_FAILURES
-        for s in (p.status.init_container_statuses or []) + (p.status.container_statuses or []))]
+    broken = [p for p in _list_all(core.list_pod_for_all_namespaces) if _cannot_pull(p)]
     if not broken:
         return []
     events = _list_all(core.list_event_for_all_namespaces)
-    nodes = {n.metadata.name: n for n in _nodes(core)}
-    replicasets = {(r.metadata.namespace, r.metadata.name): r
+    nodes = {_meta(n).get("name"): n for n in _nodes(core)}
+    replicasets = {(_meta(r).get("namespace"), _meta(r).get("name")): r
                    for r in _list_all(apps.list_replica_set_for_all_namespaces)}
-    jobs = {(j.metadata.namespace, j.metadata.name): j
+    jobs = {(_meta(j).get("namespace"), _meta(j).get("name")): j
             for j in _list_all(batch.list_job_for_all_namespaces)}
-    failed: dict[tuple[str, str], list[Any]] = {}
+    failed: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for e in events:
-        inv = e.involved_object
-        if e.reason == "Failed" and inv and inv.kind == "Pod" and (e.message or "").startswith(
-                "Failed to pull image"):
-            failed.setdefault((inv.uid or "", inv.field_path or ""), []).append(e)
+        inv = e.get("involvedObject") or {}
+        if e.get("reason") == "Failed" and inv.get("kind") == "Pod" and (
+                e.get("message") or "").startswith("Failed to pull image"):
+            failed.setdefault((inv.get("uid") or "", inv.get("fieldPath") or ""), []).append(e)
 
     out: list[FailingPod] = []
     for pod in broken:
+        meta, spec = _meta(pod), pod.get("spec") or {}
         workload = _workload(pod, replicasets, jobs)
-        node = nodes.get(pod.spec.node_name or "")
-        labels = (node.metadata.labels or {}) if node else {}
-        for init, statuses in ((True, pod.status.init_container_statuses or []),
-                               (False, pod.status.container_statuses or [])):
-            for st in statuses:
-                waiting = st.state.waiting if st.state else None
-                if not waiting or waiting.reason not in PULL_FAILURES:
-                    continue
-                path = f"spec.{'initContainers' if init else 'containers'}{{{st.name}}}"
-                evs = sorted(failed.get((pod.metadata.uid, path), []),
-                             key=lambda e: str(e.last_timestamp or e.event_time or ""))
-                message = evs[-1].message if evs else (waiting.message or "")
-                out.append(FailingPod(
-                    namespace=pod.metadata.namespace, name=pod.metadata.name,
-                    uid=pod.metadata.uid, node=pod.spec.node_name, container=st.name,
-                    init_container=init, image=st.image, reason=waiting.reason, message=message,
-                    workload=workload,
-                    image_pull_secrets=tuple(s.name for s in pod.spec.image_pull_secrets or []),
-                    service_account=pod.spec.service_account_name,
-                    node_os=labels.get("kubernetes.io/os"),
-                    node_arch=labels.get("kubernetes.io/arch"),
-                    node_pool=labels.get("agentpool") or labels.get(
-                        "kubernetes.azure.com/agentpool"),
-                    node_selector=dict(pod.spec.node_selector or {}),
-                ))
+        node = nodes.get(spec.get("nodeName") or "")
+        labels = (_meta(node).get("labels") or {}) if node else {}
+        for init, st in _statuses(pod):
+            waiting = _waiting(st)
+            if waiting.get("reason") not in PULL_FAILURES:
+                continue
+            path = f"spec.{'initContainers' if init else 'containers'}{{{st.get('name')}}}"
+            evs = sorted(failed.get((meta.get("uid") or "", path), []),
+                         key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
+            message = evs[-1].get("message") if evs else (waiting.get("message") or "")
+            out.append(FailingPod(
+                namespace=meta.get("namespace"), name=meta.get("name"),
+                uid=meta.get("uid"), node=spec.get("nodeName"), container=st.get("name"),
+                init_container=init, image=st.get("image"), reason=waiting.get("reason"),
+                message=message or "", workload=workload,
+                image_pull_secrets=tuple(s.get("name") for s in spec.get("imagePullSecrets") or []),
+                service_account=spec.get("serviceAccountName"),
+                node_os=labels.get("kubernetes.io/os"),
+                node_arch=labels.get("kubernetes.io/arch"),
+                node_pool=labels.get("agentpool") or labels.get(
+                    "kubernetes.azure.com/agentpool"),
+                node_selector=dict(spec.get("nodeSelector") or {}),
+            ))
     return out
 
 
-def _workload(pod: Any, replicasets: dict[tuple[str, str], Any],
-              jobs: dict[tuple[str, str], Any]) -> WorkloadRef | None:
-    ns = pod.metadata.namespace
+def _workload(pod: dict[str, Any], replicasets: dict[tuple[Any, Any], dict[str, Any]],
+              jobs: dict[tuple[Any, Any], dict[str, Any]]) -> WorkloadRef | None:
+    ns = _meta(pod).get("namespace")
     owner = _owner(pod)
     if owner is None:
-        return WorkloadRef(kind="Pod", namespace=ns, name=pod.metadata.name)
-    if owner.kind == "ReplicaSet":
-        rs = replicasets.get((ns, owner.name))
+        return WorkloadRef(kind="Pod", namespace=ns, name=_meta(pod).get("name"))
+    if owner.get("kind") == "ReplicaSet":
+        rs = replicasets.get((ns, owner.get("name")))
         parent = _owner(rs) if rs is not None else None
-        if parent is not None and parent.kind == "Deployment":
-            return WorkloadRef(kind="Deployment", namespace=ns, name=parent.name)
-        return WorkloadRef(kind="ReplicaSet", namespace=ns, name=owner.name)
-    if owner.kind == "Job":
-        job = jobs.get((ns, owner.name))
+        if parent is not None and parent.get("kind") == "Deployment":
+            return WorkloadRef(kind="Deployment", namespace=ns, name=parent.get("name"))
+        return WorkloadRef(kind="ReplicaSet", namespace=ns, name=owner.get("name"))
+    if owner.get("kind") == "Job":
+        job = jobs.get((ns, owner.get("name")))
         parent = _owner(job) if job is not None else None
-        if parent is not None and parent.kind == "CronJob":
-            return WorkloadRef(kind="CronJob", namespace=ns, name=parent.name)
-        return WorkloadRef(kind="Job", namespace=ns, name=owner.name)
-    return WorkloadRef(kind=owner.kind, namespace=ns, name=owner.name)
+        if parent is not None and parent.get("kind") == "CronJob":
+            return WorkloadRef(kind="CronJob", namespace=ns, name=parent.get("name"))
+        return WorkloadRef(kind="Job", namespace=ns, name=owner.get("name"))
+    return WorkloadRef(kind=owner.get("kind"), namespace=ns, name=owner.get("name"))

@@ -11,6 +11,7 @@ record share. Plans and results never hold secrets: a new password appears as it
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -188,7 +189,9 @@ def fix(cls: type[Fix]) -> type[Fix]:
     return cls
 
 
+@functools.cache
 def load_fixes() -> dict[str, type[Fix]]:
+    """Import every module under ``tasks.fixes`` (each registers itself), once per process."""
     import importlib
     import pkgutil
 

@@ -27,7 +27,7 @@ import json
 import re
 import shlex
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -56,18 +56,26 @@ class ClusterStopped(RuntimeError):
         self.cluster = cluster
 
 
-def access_path(mc: Any) -> AccessPath:
-    """The way to reach a cluster, from its ARM document (a ManagedCluster model)."""
-    power = getattr(getattr(mc, "power_state", None), "code", None)
-    if str(getattr(power, "value", power) or "").lower() == "stopped":
+def _props(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    return doc.get("properties") or {}
+
+
+def access_path(doc: Mapping[str, Any]) -> AccessPath:
+    """The way to reach a cluster, from its ARM document: the JSON ARM returned, or a
+    ManagedCluster model (a mapping in the same REST layout)."""
+    props = _props(doc)
+    if str((props.get("powerState") or {}).get("code") or "").lower() == "stopped":
         return AccessPath.STOPPED
-    api = getattr(mc, "api_server_access_profile", None)
-    if api is not None and api.enable_private_cluster:
+    if (props.get("apiServerAccessProfile") or {}).get("enablePrivateCluster"):
         return AccessPath.RUN_COMMAND
-    aad = getattr(mc, "aad_profile", None)
-    if aad is not None and aad.managed:
+    if is_entra(doc):
         return AccessPath.ENTRA
     return AccessPath.LOCAL_ACCOUNT
+
+
+def is_entra(doc: Mapping[str, Any]) -> bool:
+    """AKS-managed Entra ID integration (``aadProfile.managed``)."""
+    return bool((_props(doc).get("aadProfile") or {}).get("managed"))
 
 
 # -- the run-command transport ---------------------------------------------------------------

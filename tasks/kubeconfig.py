@@ -18,6 +18,10 @@ from tasks.safe_input import InputLimitError, YamlLimits, load_yaml
 
 # AKS kubeconfigs are a few KiB (a CA certificate dominates) and use no aliases.
 LIMITS = YamlLimits(max_bytes=1024 * 1024, max_depth=16, max_aliases=0, max_nodes=10_000)
+# libyaml when PyYAML has it (its wheels do): a sweep reads one kubeconfig per cluster, and the
+# pure-Python parser (run twice: the limits walk, then the load) cost more CPU than the rest of
+# a healthy cluster's diagnosis
+LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class KubeconfigError(PermanentError):
@@ -29,7 +33,7 @@ def parse_kubeconfig(data: bytes | bytearray | None, *, cluster: str) -> dict[st
     source = f"the kubeconfig of cluster {cluster}"
     try:
         text = bytes(data or b"").decode("utf-8")
-        _, doc = load_yaml(text, source=source, limits=LIMITS)
+        _, doc = load_yaml(text, source=source, limits=LIMITS, loader=LOADER)
     except InputLimitError as exc:
         raise KubeconfigError(str(exc)) from None
     except UnicodeDecodeError:

@@ -15,7 +15,7 @@ from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.containerregistry import ContainerRegistryManagementClient
 from azure.mgmt.containerservice import ContainerServiceClient
 
-from tasks.clients import Clients
+from tasks.clients import Clients, raw_json
 from tasks.contract import ClusterRef
 from tasks.inventory import subscriptions
 from tasks.kube_access import KubeAccess
@@ -70,10 +70,30 @@ class Reads:
             raise LookupError("no visible subscription names its tenant")
         return self.memo(("tenant",), load)
 
-    def cluster(self, ref: ClusterRef) -> Any:
-        return self.memo(("cluster", ref.id.lower()), lambda: self.clients.arm(
+    def cluster_document(self, ref: ClusterRef) -> dict[str, Any]:
+        """The cluster's ARM document as JSON: read once, and enough to choose how to reach
+        it; only a failing cluster's checks need it as a model (:meth:`cluster`)."""
+        return self.memo(("cluster-json", ref.id.lower()), lambda: raw_json(self.clients.arm(
             ContainerServiceClient, ref.subscription_id).managed_clusters.get(
-                ref.resource_group, ref.name))
+                ref.resource_group, ref.name, stream=True)))
+
+    def cluster(self, ref: ClusterRef) -> Any:
+        """The ManagedCluster model, made from the same read (the model is a mapping over the
+        REST JSON)."""
+        from azure.mgmt.containerservice.models import ManagedCluster
+
+        return self.memo(("cluster", ref.id.lower()),
+                         lambda: ManagedCluster(self.cluster_document(ref)))
+
+    def forget_cluster(self, ref: ClusterRef) -> None:
+        """Drop what was read for one cluster (its documents and its Kubernetes client) once
+        its diagnosis is made, so a fleet sweep's memory stays bounded by its concurrency, not
+        its size. Fleet-wide reads (registries, role assignments of a registry) stay."""
+        with self._guard:
+            for key in (("cluster-json", ref.id.lower()), ("cluster", ref.id.lower())):
+                self._memo.pop(key, None)
+                self._locks.pop(key, None)
+        self.clients.release_kube(ref.subscription_id, ref.resource_group, ref.name)
 
     def registries(self) -> list[Any]:
         """Every registry in every visible subscription (one list per subscription)."""
@@ -118,4 +138,5 @@ class Reads:
         return self.clients.kube(ref.subscription_id, ref.resource_group, ref.name)
 
     def kube_access(self, ref: ClusterRef) -> KubeAccess:
-        return self.clients.kube_access(ref.subscription_id, ref.resource_group, ref.name)
+        return self.clients.kube_access(ref.subscription_id, ref.resource_group, ref.name,
+                                        document=self.cluster_document(ref))

@@ -6,6 +6,7 @@ the docs table and the meta-tests that iterate every check.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from collections.abc import Callable
@@ -60,8 +61,11 @@ def check(
     return deco
 
 
+@functools.cache
 def load_checks() -> dict[str, CheckSpec]:
-    """Import every module under ``tasks.checks`` (each registers itself)."""
+    """Import every module under ``tasks.checks`` (each registers itself) — once per process:
+    diagnosis asks for the registry per cluster, and listing the package's folder per cluster
+    cost a sweep more CPU than a healthy cluster's reads."""
     import tasks.checks as pkg
 
     for mod in pkgutil.iter_modules(pkg.__path__):

@@ -120,7 +120,7 @@ def register(app: typer.Typer) -> None:
         subscription: Annotated[list[str] | None, typer.Option(
             "--subscription", help="limit to these subscriptions (name or id; repeatable)")] = None,
         rate: Annotated[float, typer.Option(
-            "--rate", help="ARM requests per second per subscription")] = 20.0,
+            "--rate", help="ARM reads per second per subscription (ARM: 25, after a burst of 250)")] = 25.0,
         output: OutputOpt = Output.TABLE,
         report: Annotated[str | None, typer.Option(
             "--report", help="also copy the HTML fleet report to this file (or folder)")] = None,
