@@ -632,9 +632,11 @@ def _record_crashed_runs(run_id: str) -> None:
 
 
 def _settle(reads: Reads, ref: ClusterRef, *, before: set[tuple[str, str]], seconds: float,
-            interval: float = 2.0) -> None:
+            interval: float = 0.25, longest: float = 2.0) -> None:
     """After a pass's fixes: wait (bounded) until the pods pulled or show something new, so
-    the next pass diagnoses what the fixes uncovered rather than the old error."""
+    the next pass diagnoses what the fixes uncovered rather than the old error. Polls soon
+    (a pod often pulls within a second of a verified fix), then less often (one pod list per
+    poll)."""
     import time
 
     from tasks.detect import failing_pods
@@ -649,6 +651,7 @@ def _settle(reads: Reads, ref: ClusterRef, *, before: set[tuple[str, str]], seco
         if not now or now != before:
             return
         time.sleep(interval)
+        interval = min(longest, interval * 2)
 
 
 def _verdict(ref: ClusterRef, policy: str, pol: Policy, records: list[FixRecord],

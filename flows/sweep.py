@@ -42,8 +42,10 @@ def _markdown(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# eight clusters at a time: a cluster's diagnosis mostly waits on the network (ARM, its API
+# server), and ArmBudgetPolicy, not the thread count, keeps ARM's budget (bench/fleet_sweep.py)
 @flow(name="fleet-sweep", log_prints=False, persist_result=False,
-      task_runner=ThreadPoolTaskRunner(max_workers=4))  # type: ignore[arg-type]
+      task_runner=ThreadPoolTaskRunner(max_workers=8))  # type: ignore[arg-type]
 def fleet_sweep(mode: str = "plan", subscriptions: list[str] | None = None,
                 arm_rate_per_second: float = 25.0, policy: str | None = None,
                 verify_seconds: float | None = None, remediate_deployment: str | None = None,
