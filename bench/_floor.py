@@ -1,0 +1,188 @@
+"""The floor a fleet sweep is measured against, and its ARM calls per healthy/failing cluster.
+
+Both read the simulator's per-route request counts (``GET /_sim/stats``: ``"METHOD template"``
+-> requests served, 429s included) and classify each route with the simulator's own routing
+table (which service answers it, read or write), so nothing here guesses from a URL's shape.
+
+**The floor** (``floor_s``) is a true lower bound on the wall time of *any* client that makes
+the same ARM calls against ARM's throttling model, whatever its concurrency:
+
+    floor_s = max(T_buckets + L, D * L)
+
+- ``T_buckets``: ARM's token buckets (per subscription and principal; reads and writes apart;
+  a bucket starts full) serve ``n`` calls no sooner than ``max(0, n - burst) / rate`` seconds
+  after the first, so the sweep's last ARM call cannot start before the largest such time over
+  the buckets. pullfix signs in as one principal. The stats name routes, not subscriptions:
+  calls on ``/subscriptions/{sub}/...`` routes are spread evenly over the fleet's ``S``
+  subscriptions — the time ``f(n) = max(0, n - burst) / rate`` is convex, so the busiest
+  bucket's time is at least ``f(n / S)`` (Jensen) — and calls whose bucket the route does not
+  tell (``/{scope:path}/...``) are put wherever they lower the bound most (split between the
+  tenant-level bucket and the subscriptions' ones). Calls answered 429 took no token and are
+  not counted (taken off the subscriptions' buckets first, where that lowers the bound most).
+  A tenant-wide (global) bucket is counted when the simulator's settings name one
+  (``global_reads_burst``/``global_reads_per_second``, same for writes).
+- ``+ L``: the last call still takes one round trip of the per-call latency ``L``.
+- ``D * L``: the shortest chain of dependent calls that tells whether one cluster's pods pull —
+  list the subscriptions, list their clusters, ``listClusterUserCredential``, list the pods:
+  ``D = 4`` round trips, none of which can start before the previous one answered.
+
+The floor does not depend on pullfix's own concurrency, start-up or CPU: those are what
+``ratio_to_floor`` measures. On a fleet that ARM's buckets do not bind (a few hundred calls),
+the floor is a few round trips and the ratio is large by design.
+
+**ARM calls per cluster** come from two sweeps of the same fleet shape: the measured one, and a
+healthy-only one (``failing=0``). ``arm_calls_per_healthy`` is the healthy sweep's ARM calls over
+its clusters (the fleet-wide lists amortised over them, also reported apart);
+``arm_calls_per_failing`` is what the measured sweep made beyond that for its healthy
+clusters, over its failing ones: ``(calls - per_healthy * healthy) / failing``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# list the subscriptions -> list the clusters -> listClusterUserCredential -> list the pods
+CRITICAL_PATH_CALLS = 4
+
+
+@dataclass(frozen=True)
+class RouteKind:
+    service: str  # "arm", "k8s", "acr", "graph", "entra", "mi", "public", "control"
+    write: bool
+
+
+def route_table() -> dict[str, RouteKind]:
+    """Every route the simulator serves, as its stats label, with its service and kind."""
+    from simulator.core.routing import ROUTER
+    from simulator.scenario import load_providers
+
+    load_providers()
+    return {f"{r.method} {r.template}": RouteKind(r.service, r.write) for r in ROUTER.routes}
+
+
+@dataclass(frozen=True)
+class Counts:
+    """A sweep's requests, classified."""
+
+    arm_reads_sub: int  # on /subscriptions/{sub}/... routes
+    arm_writes_sub: int
+    arm_reads_tenant: int  # on routes above any subscription (GET /subscriptions)
+    arm_writes_tenant: int
+    arm_reads_scope: int  # on /{scope:path}/... routes: the bucket is not in the stats
+    arm_writes_scope: int
+    fleet_wide: int  # ARM lists at subscription level or above (amortised over the clusters)
+    by_service: dict[str, int]
+    arm_by_route: dict[str, int]
+
+    @property
+    def arm(self) -> int:
+        return (self.arm_reads_sub + self.arm_writes_sub + self.arm_reads_tenant
+                + self.arm_writes_tenant + self.arm_reads_scope + self.arm_writes_scope)
+
+    @property
+    def all_calls(self) -> int:
+        return sum(self.by_service.values())
+
+
+def _is_fleet_wide(template: str) -> bool:
+    """A list at subscription level or above (``GET /subscriptions``,
+    ``/subscriptions/{sub}/providers/X/Y``): not about one cluster."""
+    parts = [p for p in template.split("/") if p]
+    if not parts or parts[0] != "subscriptions":
+        return False
+    return "resourceGroups" not in parts and len(parts) <= 5
+
+
+def classify(stats: Mapping[str, int], routes: Mapping[str, RouteKind]) -> Counts:
+    """Sort a stats document's routes into services and ARM buckets. Keys that are not routes
+    (e.g. the simulator's count of 429s) are left out."""
+    by_service: dict[str, int] = {}
+    arm_by_route: dict[str, int] = {}
+    buckets = {"sub": [0, 0], "tenant": [0, 0], "scope": [0, 0]}
+    fleet_wide = 0
+    for label, n in stats.items():
+        kind = routes.get(label)
+        if kind is None or not isinstance(n, int):
+            continue
+        by_service[kind.service] = by_service.get(kind.service, 0) + n
+        if kind.service != "arm":
+            continue
+        arm_by_route[label] = n
+        template = label.split(" ", 1)[1]
+        where = ("sub" if template.startswith("/subscriptions/{") else
+                 "scope" if template.startswith("/{scope") else "tenant")
+        buckets[where][1 if kind.write else 0] += n
+        if _is_fleet_wide(template) and not kind.write:
+            fleet_wide += n
+    return Counts(arm_reads_sub=buckets["sub"][0], arm_writes_sub=buckets["sub"][1],
+                  arm_reads_tenant=buckets["tenant"][0], arm_writes_tenant=buckets["tenant"][1],
+                  arm_reads_scope=buckets["scope"][0], arm_writes_scope=buckets["scope"][1],
+                  fleet_wide=fleet_wide, by_service=by_service, arm_by_route=arm_by_route)
+
+
+def bucket_seconds(calls: float, burst: float, rate: float) -> float:
+    """How long after its first call a full token bucket serves its ``calls``-th."""
+    return max(0.0, calls - burst) / rate
+
+
+def _kind_floor(*, sub: int, tenant: int, scope: int, subscriptions: int, burst: float,
+                rate: float) -> float:
+    """The smallest busiest-bucket time over every way the ``scope`` calls may have been
+    split between the tenant bucket and the subscriptions' buckets."""
+    best = math.inf
+    step = max(1, scope // 2000)
+    for k in [*range(0, scope + 1, step), scope]:
+        t = max(bucket_seconds((sub + k) / subscriptions, burst, rate),
+                bucket_seconds(tenant + scope - k, burst, rate))
+        best = min(best, t)
+        if t == 0:
+            break
+    return best if scope or sub or tenant else 0.0
+
+
+def throttle_seconds(counts: Counts, *, subscriptions: int, throttling: Mapping[str, Any],
+                     throttled: int = 0) -> dict[str, float]:
+    """``T_buckets`` per bucket kind (``reads``, ``writes``, and ``global_*`` when modelled).
+    ``throttled``: calls answered 429 (no token taken), removed from every kind's count."""
+    out: dict[str, float] = {}
+    for kind, sub, tenant, scope in (
+            ("reads", counts.arm_reads_sub, counts.arm_reads_tenant, counts.arm_reads_scope),
+            ("writes", counts.arm_writes_sub, counts.arm_writes_tenant, counts.arm_writes_scope)):
+        # which calls were refused is not in the stats: the 429s come off the subscriptions'
+        # buckets first (where they lower the bound most), then the uncertain ones
+        sub_n = max(0, sub - throttled)
+        left = max(0, throttled - sub)
+        scope_n = max(0, scope - left)
+        tenant_n = max(0, tenant - max(0, left - scope))
+        out[kind] = _kind_floor(sub=sub_n, tenant=tenant_n, scope=scope_n,
+                                subscriptions=max(1, subscriptions),
+                                burst=float(throttling[f"{kind}_burst"]),
+                                rate=float(throttling[f"{kind}_per_second"]))
+        g_burst, g_rate = (throttling.get(f"global_{kind}_burst"),
+                           throttling.get(f"global_{kind}_per_second"))
+        if g_burst and g_rate:
+            total = max(0, sub + tenant + scope - throttled)
+            out[f"global_{kind}"] = bucket_seconds(total, float(g_burst), float(g_rate))
+    return out
+
+
+def floor_seconds(buckets: Mapping[str, float], *, latency_s: float, clusters: int) -> float:
+    """``max(T_buckets + L, D * L)``: see the module docstring."""
+    t = max(buckets.values(), default=0.0)
+    path = CRITICAL_PATH_CALLS * latency_s if clusters else latency_s
+    return max(t + latency_s, path)
+
+
+def per_cluster(measured: Counts, baseline: Counts, *, clusters: int, failing: int,
+                baseline_clusters: int) -> tuple[float, float | None]:
+    """``(arm_calls_per_healthy, arm_calls_per_failing)`` from the measured sweep and a
+    healthy-only sweep of the same shape (see the module docstring); ``None`` per failing
+    cluster when none failed."""
+    per_healthy = baseline.arm / max(1, baseline_clusters)
+    if not failing:
+        return per_healthy, None
+    extra = measured.arm - per_healthy * (clusters - failing)
+    return per_healthy, extra / failing
