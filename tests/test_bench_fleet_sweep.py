@@ -1,0 +1,166 @@
+"""bench/fleet_sweep.py: the floor's arithmetic (a true lower bound, from the simulator's own
+route table), and the benchmark run end to end at a tiny size — a real simulator, the real
+pullfix CLI, the real az CLI and kubectl — writing every key with sane values. Speed is never
+asserted here: the numbers are the benchmark's to report."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import _floor
+from bench.fleet_sweep import KEYS
+from simulator.fleet import generate_from_spec
+from tests.simharness import ROOT
+
+THROTTLING = {"enabled": True, "reads_burst": 250, "reads_per_second": 25,
+              "writes_burst": 200, "writes_per_second": 10}
+
+
+def counts(*, sub: int = 0, scope: int = 0, tenant: int = 0, writes: int = 0) -> _floor.Counts:
+    return _floor.Counts(arm_reads_sub=sub, arm_writes_sub=writes, arm_reads_tenant=tenant,
+                         arm_writes_tenant=0, arm_reads_scope=scope, arm_writes_scope=0,
+                         fleet_wide=0, by_service={"arm": sub + scope + tenant + writes},
+                         arm_by_route={})
+
+
+# -- the floor -----------------------------------------------------------------------------------
+def test_reads_beyond_the_burst_wait_for_the_bucket_to_refill() -> None:
+    # given 1,000 reads on one subscription: 250 at once, the other 750 at 25/s
+    # when the buckets' time is computed
+    t = _floor.throttle_seconds(counts(sub=1000), subscriptions=1, throttling=THROTTLING)
+    # then the last read cannot start before 30 s
+    assert t == {"reads": 30.0, "writes": 0.0}
+
+
+def test_reads_over_ten_subscriptions_fill_ten_buckets() -> None:
+    # given the same 1,000 reads spread over ten subscriptions: 100 a bucket, within its burst
+    t = _floor.throttle_seconds(counts(sub=1000), subscriptions=10, throttling=THROTTLING)
+    # then no bucket binds
+    assert t["reads"] == 0.0
+
+
+def test_calls_of_unknown_bucket_go_where_they_lower_the_floor() -> None:
+    # given 500 subscription reads and 600 reads on /{scope}/ routes (bucket not in the stats)
+    t = _floor.throttle_seconds(counts(sub=500, scope=600), subscriptions=1,
+                                throttling=THROTTLING)
+    # then the bound splits the scope reads where the busiest bucket is least busy: 550 in
+    # the tenant's bucket, 50 more on the subscription's, (550 - 250) / 25 = 12 s each
+    assert t["reads"] == pytest.approx(12.0)
+
+
+def test_throttled_calls_took_no_token() -> None:
+    # given 1,000 reads of which 100 were answered 429
+    t = _floor.throttle_seconds(counts(sub=1000), subscriptions=1, throttling=THROTTLING,
+                                throttled=100)
+    # then only 900 count: (900 - 250) / 25
+    assert t["reads"] == 26.0
+
+
+def test_a_global_bucket_counts_when_the_twin_models_one() -> None:
+    # given a tenant-wide bucket (15x) in the settings and 4,000 reads over ten subscriptions
+    cfg = THROTTLING | {"global_reads_burst": 3750, "global_reads_per_second": 375}
+    t = _floor.throttle_seconds(counts(sub=4000), subscriptions=10, throttling=cfg)
+    # then it is counted beside them: (4000 - 3750) / 375 s, and (400 - 250) / 25 s a subscription
+    assert t["global_reads"] == pytest.approx(250 / 375)
+    assert t["reads"] == pytest.approx((400 - 250) / 25)
+
+
+def test_the_floor_adds_the_last_round_trip_and_keeps_the_critical_path() -> None:
+    # when the buckets bind, the floor is their time plus one round trip
+    assert _floor.floor_seconds({"reads": 30.0}, latency_s=0.03, clusters=1000) == \
+        pytest.approx(30.03)
+    # when they do not, it is the chain subscriptions -> clusters -> credential -> pods
+    assert _floor.floor_seconds({"reads": 0.0}, latency_s=0.03, clusters=10) == \
+        pytest.approx(0.12)
+
+
+def test_calls_per_failing_cluster_are_what_the_healthy_ones_do_not_explain() -> None:
+    # given a healthy-only sweep of 100 clusters making 120 ARM calls, and the measured sweep
+    # (90 healthy, 10 failing) making 228
+    healthy, failing = _floor.per_cluster(counts(sub=228), counts(sub=120), clusters=100,
+                                          failing=10, baseline_clusters=100)
+    # then 1.2 per healthy cluster, and (228 - 1.2 * 90) / 10 = 12 per failing one
+    assert healthy == pytest.approx(1.2)
+    assert failing == pytest.approx(12.0)
+
+
+def test_stats_are_classified_with_the_simulators_route_table() -> None:
+    # given the simulator's stats of a sweep, and a count that is not a route
+    stats = {"GET /subscriptions": 1,
+             "GET /subscriptions/{sub}/providers/Microsoft.ContainerService/managedClusters": 2,
+             "POST /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerService/"
+             "managedClusters/{name}/listClusterUserCredential": 4,
+             "GET /{scope:path}/providers/Microsoft.Authorization/permissions": 3,
+             "PUT /{scope:path}/providers/Microsoft.Authorization/roleAssignments/{name}": 1,
+             "GET /k8s/{key}/{rest:path}": 5, "throttled": 7}
+    # when classified
+    c = _floor.classify(stats, _floor.route_table())
+    # then ARM's buckets get their calls: listClusterUserCredential is a read (a list action),
+    # the role assignment PUT a write; the subscription-level lists are fleet-wide
+    assert (c.arm_reads_tenant, c.arm_reads_sub, c.arm_reads_scope) == (1, 6, 3)
+    assert (c.arm_writes_sub, c.arm_writes_scope) == (0, 1)
+    assert c.fleet_wide == 3
+    assert c.by_service == {"arm": 11, "k8s": 5}
+
+
+# -- the benchmark, end to end -------------------------------------------------------------------
+# a 1x4 fleet whose seed breaks clusters (the measured one), and one whose seed breaks none
+FLEET_SEED, HEALTHY = 7, "fleet:1x4:3"
+
+
+@pytest.mark.azcli
+@pytest.mark.timeout(900)
+def test_the_benchmark_writes_every_key_with_sane_values(tmp_path: Path) -> None:
+    broken = {p["cluster"] for p in generate_from_spec(f"1x4:{FLEET_SEED}")["expect"]["pods"]}
+    assert broken and not generate_from_spec(HEALTHY.split(":", 1)[1])["expect"]["pods"]
+    out = tmp_path / "result.json"
+
+    # when the benchmark runs on four clusters with an az sample of one
+    done = subprocess.run(
+        [sys.executable, "bench/fleet_sweep.py", "--clusters", "4", "--subscriptions", "1",
+         "--seed", str(FLEET_SEED), "--az-sample", "1", "--baseline-spec", HEALTHY,
+         "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=880)
+
+    # then it prints one summary line and writes the JSON
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.startswith(f"4 clusters ({len(broken)} failing, 1 sub): wall ")
+    r = json.loads(out.read_text())
+    assert list(r) == [*KEYS, "breakdown"]
+    b = r["breakdown"]
+    assert (r["clusters"], r["failing"]) == (4, len(broken))
+    assert b["sweep"]["failing_clusters"] == len(broken)
+    assert r["wall_s"] > 0 and r["pullfix_cpu_ms_per_cluster"] > 0
+    assert r["sim_cpu_ms_per_cluster"] > 0
+    assert r["peak_rss_mb"] >= b["pullfix"]["max_rss_mb"] > 50
+    # the ARM calls: every one counted once, a failing cluster costing more than a healthy one
+    assert b["calls"]["arm"] == sum(b["calls"]["arm_by_route"].values()) > 0
+    assert b["calls"]["by_service"]["k8s"] >= 4  # at least the pods of each cluster
+    assert 0 < r["arm_calls_per_healthy"] < r["arm_calls_per_failing"]
+    assert b["healthy_baseline"]["clusters"] == 4
+    # the floor: the buckets (not binding on 4 clusters) and the latency's critical path
+    if any(x.startswith("latency_ms") for x in b["not_applied"]):
+        assert b["latency_ms"] == 0 and r["floor_s"] == 0 and r["ratio_to_floor"] is None
+    else:
+        assert b["latency_ms"] == 30
+        assert r["floor_s"] == pytest.approx(_floor.CRITICAL_PATH_CALLS * 0.03)
+        assert r["ratio_to_floor"] == pytest.approx(r["wall_s"] / r["floor_s"], rel=0.01)
+    assert b["floor"]["buckets_s"]["reads"] == 0
+    # 429s: counted by the twin, or named as not counted
+    assert (isinstance(r["throttled_429s"], int) and r["throttled_429s"] >= 0) or (
+        r["throttled_429s"] is None and any("429" in x for x in b["notes"]))
+    # the az way: the failing cluster first, the guide's commands, none of them failing
+    [timed] = b["az"]["clusters"]
+    assert timed["cluster"] in broken and timed["failing"]
+    assert timed["errors"] == []
+    assert timed["commands"][:4] == ["az aks get-credentials", "kubectl get pods",
+                                     "kubectl describe pod", "az aks show"]
+    assert r["az_s_per_cluster"] > 0
+    assert r["speedup_vs_az"] == pytest.approx(
+        r["az_s_per_cluster"] / (r["wall_s"] / r["clusters"]), rel=0.05)
+    # the Prefect server: started by the benchmark (measured apart) or the one named
+    assert b["prefect_server"]["started_by_bench"] in (True, False)
