@@ -32,9 +32,11 @@ the floor is a few round trips and the ratio is large by design.
 
 **ARM calls per cluster** come from two sweeps of the same fleet shape: the measured one, and a
 healthy-only one (``failing=0``). ``arm_calls_per_healthy`` is the healthy sweep's ARM calls over
-its clusters (the fleet-wide lists amortised over them, also reported apart);
-``arm_calls_per_failing`` is what the measured sweep made beyond that for its healthy
-clusters, over its failing ones: ``(calls - per_healthy * healthy) / failing``.
+its clusters, its fleet-wide lists (subscription-level and above, reported apart) amortised over
+the measured fleet's clusters — the same as calls / clusters when the two fleets have the same
+size; a smaller healthy fleet (``--baseline-spec``) then still amortises its lists as the
+measured one would. ``arm_calls_per_failing`` is what the measured sweep made beyond that for
+its healthy clusters, over its failing ones: ``(calls - per_healthy * healthy) / failing``.
 """
 
 from __future__ import annotations
@@ -181,7 +183,8 @@ def per_cluster(measured: Counts, baseline: Counts, *, clusters: int, failing: i
     """``(arm_calls_per_healthy, arm_calls_per_failing)`` from the measured sweep and a
     healthy-only sweep of the same shape (see the module docstring); ``None`` per failing
     cluster when none failed."""
-    per_healthy = baseline.arm / max(1, baseline_clusters)
+    per_healthy = ((baseline.arm - baseline.fleet_wide) / max(1, baseline_clusters)
+                   + baseline.fleet_wide / max(1, clusters))
     if not failing:
         return per_healthy, None
     extra = measured.arm - per_healthy * (clusters - failing)

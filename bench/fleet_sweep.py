@@ -39,9 +39,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 import time
+from collections import Counter
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -52,7 +55,14 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import _floor  # noqa: E402
-from bench._measure import MB, PeakSampler, cpu_seconds, prefect_server, run_child  # noqa: E402
+from bench._measure import (  # noqa: E402
+    MB,
+    PeakSampler,
+    PrefectServer,
+    cpu_seconds,
+    prefect_server,
+    run_child,
+)
 from tests.simharness import ROOT, Sim, env_with  # noqa: E402
 
 KEYS = ("clusters", "failing", "wall_s", "floor_s", "ratio_to_floor", "arm_calls_per_healthy",
@@ -77,18 +87,19 @@ def fleet_spec(*, clusters: int, subscriptions: int, seed: int, pods: int | None
     return spec + ("?" + urlencode(query) if query else "")
 
 
-def broken_clusters(spec: str) -> set[str] | None:
-    """The fleet's broken clusters, from the generator's ``expect`` (None if it cannot say)."""
+def broken_clusters(spec: str) -> dict[str, str] | None:
+    """The fleet's broken clusters and each one's cause, from the generator's ``expect``
+    (``causes``, or the older generators' ``notes``); None if the generator cannot say."""
     from simulator.fleet import generate_from_spec
 
     try:
-        doc = generate_from_spec(spec.split(":", 1)[1])
+        expect = generate_from_spec(spec.split(":", 1)[1])["expect"]
     except ValueError:
         return None
-    causes = doc["expect"].get("causes")
-    if isinstance(causes, dict):
-        return set(causes)
-    return {p["cluster"] for p in doc["expect"]["pods"]}
+    if isinstance(expect.get("causes"), dict):
+        return {str(k): str(v) for k, v in expect["causes"].items()}
+    named = dict(re.findall(r"([\w.-]+): ([\w-]+)", str(expect.get("notes", "")).split("):", 1)[-1]))
+    return {p["cluster"]: named.get(p["cluster"], "unknown") for p in expect["pods"]}
 
 
 def serve(spec: str, workdir: Path, *, latency_ms: float, notes: list[str]) -> tuple[Sim, dict[str, Any]]:
@@ -170,12 +181,17 @@ def healthy_counts(spec: str, workdir: Path, *, api_url: str, timeout: float,
 
 
 # -- the az CLI way ----------------------------------------------------------------------------
-def az_sample(sim: Sim, summary: dict[str, Any], broken: set[str], *, size: int,
+def az_sample(sim: Sim, summary: dict[str, Any], broken: dict[str, str], *, size: int,
               workdir: Path) -> dict[str, Any]:
     from bench._operator import Operator
 
     results = summary["results"]
-    failing = [r for r in results if r["cluster"] in broken]
+    # failing clusters first, one cause after another, so a small sample meets the mix
+    by_cause: dict[str, list[dict[str, Any]]] = {}
+    for r in results:
+        if r["cluster"] in broken:
+            by_cause.setdefault(broken[r["cluster"]], []).append(r)
+    failing = [r for group in zip_longest(*by_cause.values()) for r in group if r is not None]
     healthy = [r for r in results if r["cluster"] not in broken]
     n_failing = min(len(failing), size - 1 if size > 1 and healthy else size)
     chosen = failing[:n_failing] + healthy[:size - n_failing]
@@ -213,7 +229,8 @@ def _mean(xs: list[float]) -> float:
 # -- one measurement ---------------------------------------------------------------------------
 def measure(*, clusters: int, subscriptions: int, seed: int, pods: int | None,
             failing: float | None, latency_ms: float, az_sample_size: int,
-            baseline_spec: str | None, timeout: float) -> dict[str, Any]:
+            baseline_spec: str | None, timeout: float, server: PrefectServer) -> dict[str, Any]:
+    """One fleet: served, swept, compared with az, and its healthy-only twin swept."""
     spec = fleet_spec(clusters=clusters, subscriptions=subscriptions, seed=seed, pods=pods,
                       failing=failing)
     healthy_spec = baseline_spec or fleet_spec(clusters=clusters, subscriptions=subscriptions,
@@ -223,34 +240,34 @@ def measure(*, clusters: int, subscriptions: int, seed: int, pods: int | None,
     broken = broken_clusters(spec)
     with tempfile.TemporaryDirectory(prefix="pullfix-bench-") as tmp_s:
         tmp = Path(tmp_s)
-        with prefect_server(workdir=tmp) as server:
-            t = time.perf_counter()
-            sim, settings = serve(spec, tmp / "sim", latency_ms=latency_ms, notes=notes)
-            sim_start_s = time.perf_counter() - t
-            try:
-                sim_proc = psutil.Process(sim.proc.pid)
+        t = time.perf_counter()
+        sim, settings = serve(spec, tmp / "sim", latency_ms=latency_ms, notes=notes)
+        sim_start_s = time.perf_counter() - t
+        try:
+            sim_proc = psutil.Process(sim.proc.pid)
+            refill(sim)
+            sim.control("DELETE", "stats")
+            cpu0 = cpu_seconds(sim_proc)
+            with PeakSampler() as sampler:
+                sampler.watch("simulator", sim.proc.pid)
+                if server.process is not None:
+                    sampler.watch("prefect-server", server.process.pid)
+                summary, run = sweep(sim, home=tmp / "home", api_url=server.api_url,
+                                     timeout=timeout, sampler=sampler)
+            sim_cpu_s = cpu_seconds(sim_proc) - cpu0
+            per_route, throttled = split_stats(sim.stats(), routes)
+            if broken is None:
+                broken = {r["cluster"]: "unknown" for r in summary["results"]
+                          if r["failing_pods"]}
+            az: dict[str, Any] | None = None
+            if az_sample_size > 0:
                 refill(sim)
-                sim.control("DELETE", "stats")
-                cpu0 = cpu_seconds(sim_proc)
-                with PeakSampler() as sampler:
-                    sampler.watch("simulator", sim.proc.pid)
-                    if server.process is not None:
-                        sampler.watch("prefect-server", server.process.pid)
-                    summary, run = sweep(sim, home=tmp / "home", api_url=server.api_url,
-                                         timeout=timeout, sampler=sampler)
-                sim_cpu_s = cpu_seconds(sim_proc) - cpu0
-                per_route, throttled = split_stats(sim.stats(), routes)
-                if broken is None:
-                    broken = {r["cluster"] for r in summary["results"] if r["failing_pods"]}
-                az: dict[str, Any] | None = None
-                if az_sample_size > 0:
-                    refill(sim)
-                    az = az_sample(sim, summary, broken, size=az_sample_size, workdir=tmp / "az")
-            finally:
-                sim.stop()
-            baseline, baseline_clusters = healthy_counts(
-                healthy_spec, tmp / "baseline", api_url=server.api_url, timeout=timeout,
-                routes=routes, notes=notes)
+                az = az_sample(sim, summary, broken, size=az_sample_size, workdir=tmp / "az")
+        finally:
+            sim.stop()
+        baseline, baseline_clusters = healthy_counts(
+            healthy_spec, tmp / "baseline", api_url=server.api_url, timeout=timeout,
+            routes=routes, notes=notes)
     return report(spec=spec, summary=summary, run=run, per_route=per_route, throttled=throttled,
                   routes=routes, settings=settings, latency_ms=latency_ms, notes=notes,
                   subscriptions=subscriptions, broken=broken, sim_cpu_s=sim_cpu_s,
@@ -262,7 +279,7 @@ def measure(*, clusters: int, subscriptions: int, seed: int, pods: int | None,
 
 def report(*, spec: str, summary: dict[str, Any], run: Any, per_route: dict[str, int],
            throttled: int | None, routes: dict[str, _floor.RouteKind], settings: dict[str, Any],
-           latency_ms: float, notes: list[str], subscriptions: int, broken: set[str],
+           latency_ms: float, notes: list[str], subscriptions: int, broken: dict[str, str],
            sim_cpu_s: float, sim_start_s: float, server_start_s: float, server_started: bool,
            sampler_peaks: dict[str, int], baseline: _floor.Counts, baseline_clusters: int,
            healthy_spec: str, az: dict[str, Any] | None) -> dict[str, Any]:
@@ -299,6 +316,8 @@ def report(*, spec: str, summary: dict[str, Any], run: Any, per_route: dict[str,
     out["breakdown"] = {
         "fleet": spec,
         "subscriptions": subscriptions,
+        "failing_share": round(len(broken) / max(1, n), 4),
+        "failing_causes": dict(Counter(broken.values()).most_common()),
         "latency_ms": latency_s * 1000,
         "throttling": settings["throttling"],
         "sweep": {"exit_code": run.returncode, "failing_clusters": summary["failing_clusters"],
@@ -352,17 +371,20 @@ TABLE_HEAD = ("| clusters | subscriptions | failing | wall s | floor s | ratio t
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    def cell(v: Any) -> str:
-        return "n/a" if v is None else f"{v:,}" if isinstance(v, int) else f"{v:g}"
+    """The README's table: one row per fleet, the JSON's keys as columns."""
+    def cell(v: Any, digits: int) -> str:
+        return "n/a" if v is None else f"{v:,.{digits}f}"
 
-    lines = [TABLE_HEAD, "|" + "---|" * 14]
+    lines = [TABLE_HEAD, "|" + "---:|" * 14]
     for r in rows:
-        lines.append("| " + " | ".join(cell(v) for v in (
-            r["clusters"], r["breakdown"]["subscriptions"], r["failing"], r["wall_s"],
-            r["floor_s"], r["ratio_to_floor"], r["arm_calls_per_healthy"],
-            r["arm_calls_per_failing"], r["pullfix_cpu_ms_per_cluster"],
-            r["sim_cpu_ms_per_cluster"], r["peak_rss_mb"], r["throttled_429s"],
-            r["az_s_per_cluster"], r["speedup_vs_az"])) + " |")
+        cells = [cell(r["clusters"], 0), cell(r["breakdown"]["subscriptions"], 0),
+                 cell(r["failing"], 0), cell(r["wall_s"], 1), cell(r["floor_s"], 2),
+                 cell(r["ratio_to_floor"], 1), cell(r["arm_calls_per_healthy"], 2),
+                 cell(r["arm_calls_per_failing"], 1), cell(r["pullfix_cpu_ms_per_cluster"], 0),
+                 cell(r["sim_cpu_ms_per_cluster"], 1), cell(r["peak_rss_mb"], 0),
+                 cell(r["throttled_429s"], 0), cell(r["az_s_per_cluster"], 2),
+                 cell(r["speedup_vs_az"], 1)]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -403,17 +425,22 @@ def main(argv: list[str] | None = None) -> int:
               "latency_ms": args.latency_ms, "az_sample_size": args.az_sample,
               "baseline_spec": args.baseline_spec, "timeout": args.timeout}
     try:
-        if args.table:
-            rows = []
-            for size in args.sizes:
-                for subs in args.subscription_counts:
-                    rows.append(measure(clusters=size, subscriptions=subs, **common))
-                    print(summary_line(rows[-1]), file=sys.stderr, flush=True)
-            result: Any = rows
-            print(table(rows))
-        else:
-            result = measure(clusters=args.clusters, subscriptions=args.subscriptions, **common)
-            print(summary_line(result))
+        # one Prefect server for every measurement (started here unless $PREFECT_API_URL)
+        with tempfile.TemporaryDirectory(prefix="pullfix-bench-prefect-") as tmp, \
+                prefect_server(workdir=Path(tmp)) as server:
+            if args.table:
+                rows = []
+                for size in args.sizes:
+                    for subs in args.subscription_counts:
+                        rows.append(measure(clusters=size, subscriptions=subs, server=server,
+                                            **common))
+                        print(summary_line(rows[-1]), file=sys.stderr, flush=True)
+                result: Any = rows
+                print(table(rows))
+            else:
+                result = measure(clusters=args.clusters, subscriptions=args.subscriptions,
+                                 server=server, **common)
+                print(summary_line(result))
     except BenchError as exc:
         print(f"fleet_sweep: {exc}", file=sys.stderr)
         return 2

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench import _floor
-from bench.fleet_sweep import KEYS
+from bench.fleet_sweep import KEYS, TABLE_HEAD, table
 from simulator.fleet import generate_from_spec
 from tests.simharness import ROOT
 
@@ -87,6 +87,18 @@ def test_calls_per_failing_cluster_are_what_the_healthy_ones_do_not_explain() ->
     # then 1.2 per healthy cluster, and (228 - 1.2 * 90) / 10 = 12 per failing one
     assert healthy == pytest.approx(1.2)
     assert failing == pytest.approx(12.0)
+
+
+def test_a_smaller_healthy_fleet_amortises_its_lists_over_the_measured_one() -> None:
+    # given a healthy-only sweep of 4 clusters: 8 calls about clusters, 2 fleet-wide lists
+    baseline = _floor.Counts(arm_reads_sub=10, arm_writes_sub=0, arm_reads_tenant=0,
+                             arm_writes_tenant=0, arm_reads_scope=0, arm_writes_scope=0,
+                             fleet_wide=2, by_service={"arm": 10}, arm_by_route={})
+    # when the measured fleet has 100 clusters
+    healthy, _ = _floor.per_cluster(counts(sub=300), baseline, clusters=100, failing=10,
+                                    baseline_clusters=4)
+    # then each healthy cluster costs its 2 calls and a hundredth of the 2 lists
+    assert healthy == pytest.approx(2.02)
 
 
 def test_stats_are_classified_with_the_simulators_route_table() -> None:
@@ -164,3 +176,7 @@ def test_the_benchmark_writes_every_key_with_sane_values(tmp_path: Path) -> None
         r["az_s_per_cluster"] / (r["wall_s"] / r["clusters"]), rel=0.05)
     # the Prefect server: started by the benchmark (measured apart) or the one named
     assert b["prefect_server"]["started_by_bench"] in (True, False)
+    # and --table's markdown holds the same numbers, one column per key
+    head, rule, row = table([r]).splitlines()
+    assert head == TABLE_HEAD and rule.count("|") == head.count("|") == row.count("|") == 15
+    assert row.startswith(f"| 4 | 1 | {len(broken)} | {r['wall_s']:.1f} | ")
