@@ -1,26 +1,30 @@
 """The floor a fleet sweep is measured against, and its ARM calls per healthy/failing cluster.
 
 Both read the simulator's per-route request counts (``GET /_sim/stats``: ``"METHOD template"``
--> requests served, 429s included) and classify each route with the simulator's own routing
-table (which service answers it, read or write), so nothing here guesses from a URL's shape.
+-> requests served, 429s included; ``"429"`` -> requests throttled) and classify each route with
+the simulator's own routing table (which service answers it) and its own throttling rule (which
+bucket a request takes a token from), so nothing here guesses from a URL's shape.
 
 **The floor** (``floor_s``) is a true lower bound on the wall time of *any* client that makes
 the same ARM calls against ARM's throttling model, whatever its concurrency:
 
     floor_s = max(T_buckets + L, D * L)
 
-- ``T_buckets``: ARM's token buckets (per subscription and principal; reads and writes apart;
-  a bucket starts full) serve ``n`` calls no sooner than ``max(0, n - burst) / rate`` seconds
-  after the first, so the sweep's last ARM call cannot start before the largest such time over
-  the buckets. pullfix signs in as one principal. The stats name routes, not subscriptions:
-  calls on ``/subscriptions/{sub}/...`` routes are spread evenly over the fleet's ``S``
-  subscriptions — the time ``f(n) = max(0, n - burst) / rate`` is convex, so the busiest
-  bucket's time is at least ``f(n / S)`` (Jensen) — and calls whose bucket the route does not
-  tell (``/{scope:path}/...``) are put wherever they lower the bound most (split between the
-  tenant-level bucket and the subscriptions' ones). Calls answered 429 took no token and are
-  not counted (taken off the subscriptions' buckets first, where that lowers the bound most).
-  A tenant-wide (global) bucket is counted when the simulator's settings name one
-  (``global_reads_burst``/``global_reads_per_second``, same for writes).
+- ``T_buckets``: ARM's token buckets — per subscription, principal and operation type (reads
+  250 at 25/s, writes 200 at 10/s, deletes 200 at 10/s; the type follows the HTTP method as
+  Azure documents: GET/HEAD read, DELETE delete, PUT/PATCH/POST write — ``listClusterUserCredential``
+  is a POST, so a write), tenant-level requests in the principal's tenant buckets, and global
+  subscription buckets ``global_factor`` times larger shared by every principal — serve ``n``
+  calls no sooner than ``f(n) = max(0, n - burst) / rate`` seconds after the first (a bucket
+  starts full), so the sweep's last ARM call cannot start before the largest such time over
+  the buckets. Rates are per second of the twin's clock, which runs ``speedup`` times faster
+  than the wall: they are multiplied by it. pullfix signs in as one principal. The stats name
+  routes, not subscriptions: calls on ``/subscriptions/{sub}/...`` routes are spread evenly
+  over the fleet's ``S`` subscriptions — ``f`` is convex, so the busiest bucket's time is at
+  least ``f(n / S)`` (Jensen) — and calls whose bucket the route does not tell
+  (``/{scope:path}/...``) are put wherever they lower the bound most (split between the tenant
+  bucket and the subscriptions'). Calls answered 429 took no token and are not counted (taken
+  off the subscriptions' buckets of each type first, where that lowers the bound most).
 - ``+ L``: the last call still takes one round trip of the per-call latency ``L``.
 - ``D * L``: the shortest chain of dependent calls that tells whether one cluster's pods pull —
   list the subscriptions, list their clusters, ``listClusterUserCredential``, list the pods:
@@ -48,45 +52,71 @@ from typing import Any
 
 # list the subscriptions -> list the clusters -> listClusterUserCredential -> list the pods
 CRITICAL_PATH_CALLS = 4
+KINDS = ("reads", "writes", "deletes")
+WHERE = ("sub", "tenant", "scope")
 
 
 @dataclass(frozen=True)
 class RouteKind:
     service: str  # "arm", "k8s", "acr", "graph", "entra", "mi", "public", "control"
-    write: bool
+    bucket: str  # the ARM bucket a request takes its token from: reads, writes or deletes
+
+
+def bucket_kind(method: str, route_write: bool) -> str:
+    """The operation type ARM throttles a request as: the twin's own rule (by HTTP method);
+    a twin without ``simulator.core.throttling`` counted its routes' write flag."""
+    try:
+        from simulator.core.throttling import kind_of
+    except ImportError:
+        return "writes" if route_write else "reads"
+    return str(kind_of(method))
 
 
 def route_table() -> dict[str, RouteKind]:
-    """Every route the simulator serves, as its stats label, with its service and kind."""
+    """Every route the simulator serves, as its stats label, with its service and bucket."""
     from simulator.core.routing import ROUTER
     from simulator.scenario import load_providers
 
     load_providers()
-    return {f"{r.method} {r.template}": RouteKind(r.service, r.write) for r in ROUTER.routes}
+    return {f"{r.method} {r.template}": RouteKind(r.service, bucket_kind(r.method, r.write))
+            for r in ROUTER.routes}
 
 
 @dataclass(frozen=True)
 class Counts:
     """A sweep's requests, classified."""
 
-    arm_reads_sub: int  # on /subscriptions/{sub}/... routes
-    arm_writes_sub: int
-    arm_reads_tenant: int  # on routes above any subscription (GET /subscriptions)
-    arm_writes_tenant: int
-    arm_reads_scope: int  # on /{scope:path}/... routes: the bucket is not in the stats
-    arm_writes_scope: int
+    # (where, kind) -> ARM calls; where: "sub" (/subscriptions/{sub}/...), "tenant" (above
+    # any subscription: GET /subscriptions), "scope" (/{scope:path}/...: not in the stats)
+    arm_buckets: dict[tuple[str, str], int]
     fleet_wide: int  # ARM lists at subscription level or above (amortised over the clusters)
     by_service: dict[str, int]
     arm_by_route: dict[str, int]
 
-    @property
-    def arm(self) -> int:
-        return (self.arm_reads_sub + self.arm_writes_sub + self.arm_reads_tenant
-                + self.arm_writes_tenant + self.arm_reads_scope + self.arm_writes_scope)
+    def calls(self, where: str, kind: str) -> int:
+        return self.arm_buckets.get((where, kind), 0)
+
+    def of_kind(self, kind: str) -> int:
+        return sum(self.calls(w, kind) for w in WHERE)
 
     @property
-    def all_calls(self) -> int:
-        return sum(self.by_service.values())
+    def arm(self) -> int:
+        return sum(self.arm_buckets.values())
+
+
+def counts_of(*, by_service: dict[str, int] | None = None, fleet_wide: int = 0,
+              **calls: int) -> Counts:
+    """``Counts`` from keyword calls such as ``sub_reads=10, scope_writes=2`` (tests, tools)."""
+    buckets = {}
+    for name, n in calls.items():
+        where, kind = name.split("_", 1)
+        if where not in WHERE or kind not in KINDS:
+            raise ValueError(f"'{name}' is not WHERE_KIND ({', '.join(WHERE)} x {', '.join(KINDS)})")
+        buckets[(where, kind)] = n
+    total = sum(buckets.values())
+    return Counts(arm_buckets=buckets, fleet_wide=fleet_wide,
+                  by_service=by_service if by_service is not None else {"arm": total},
+                  arm_by_route={})
 
 
 def _is_fleet_wide(template: str) -> bool:
@@ -100,10 +130,10 @@ def _is_fleet_wide(template: str) -> bool:
 
 def classify(stats: Mapping[str, int], routes: Mapping[str, RouteKind]) -> Counts:
     """Sort a stats document's routes into services and ARM buckets. Keys that are not routes
-    (e.g. the simulator's count of 429s) are left out."""
+    (the simulator's count of 429s) are left out."""
     by_service: dict[str, int] = {}
     arm_by_route: dict[str, int] = {}
-    buckets = {"sub": [0, 0], "tenant": [0, 0], "scope": [0, 0]}
+    buckets: dict[tuple[str, str], int] = {}
     fleet_wide = 0
     for label, n in stats.items():
         kind = routes.get(label)
@@ -116,13 +146,11 @@ def classify(stats: Mapping[str, int], routes: Mapping[str, RouteKind]) -> Count
         template = label.split(" ", 1)[1]
         where = ("sub" if template.startswith("/subscriptions/{") else
                  "scope" if template.startswith("/{scope") else "tenant")
-        buckets[where][1 if kind.write else 0] += n
-        if _is_fleet_wide(template) and not kind.write:
+        buckets[(where, kind.bucket)] = buckets.get((where, kind.bucket), 0) + n
+        if _is_fleet_wide(template) and kind.bucket == "reads":
             fleet_wide += n
-    return Counts(arm_reads_sub=buckets["sub"][0], arm_writes_sub=buckets["sub"][1],
-                  arm_reads_tenant=buckets["tenant"][0], arm_writes_tenant=buckets["tenant"][1],
-                  arm_reads_scope=buckets["scope"][0], arm_writes_scope=buckets["scope"][1],
-                  fleet_wide=fleet_wide, by_service=by_service, arm_by_route=arm_by_route)
+    return Counts(arm_buckets=buckets, fleet_wide=fleet_wide, by_service=by_service,
+                  arm_by_route=arm_by_route)
 
 
 def bucket_seconds(calls: float, burst: float, rate: float) -> float:
@@ -146,28 +174,31 @@ def _kind_floor(*, sub: int, tenant: int, scope: int, subscriptions: int, burst:
 
 
 def throttle_seconds(counts: Counts, *, subscriptions: int, throttling: Mapping[str, Any],
-                     throttled: int = 0) -> dict[str, float]:
-    """``T_buckets`` per bucket kind (``reads``, ``writes``, and ``global_*`` when modelled).
-    ``throttled``: calls answered 429 (no token taken), removed from every kind's count."""
+                     throttled: int = 0, speedup: float = 1.0) -> dict[str, float]:
+    """``T_buckets`` per bucket type (``reads``, ``writes``, ``deletes`` when modelled, and
+    ``global_*`` when the twin has global buckets). ``throttled``: calls answered 429 (no token
+    taken), removed from every type's count."""
     out: dict[str, float] = {}
-    for kind, sub, tenant, scope in (
-            ("reads", counts.arm_reads_sub, counts.arm_reads_tenant, counts.arm_reads_scope),
-            ("writes", counts.arm_writes_sub, counts.arm_writes_tenant, counts.arm_writes_scope)):
+    subscriptions = max(1, subscriptions)
+    for kind in KINDS:
+        if f"{kind}_burst" not in throttling:
+            continue  # a twin without this bucket type
+        sub, tenant, scope = (counts.calls(w, kind) for w in WHERE)
         # which calls were refused is not in the stats: the 429s come off the subscriptions'
         # buckets first (where they lower the bound most), then the uncertain ones
         sub_n = max(0, sub - throttled)
         left = max(0, throttled - sub)
         scope_n = max(0, scope - left)
         tenant_n = max(0, tenant - max(0, left - scope))
+        burst = float(throttling[f"{kind}_burst"])
+        rate = float(throttling[f"{kind}_per_second"]) * speedup
         out[kind] = _kind_floor(sub=sub_n, tenant=tenant_n, scope=scope_n,
-                                subscriptions=max(1, subscriptions),
-                                burst=float(throttling[f"{kind}_burst"]),
-                                rate=float(throttling[f"{kind}_per_second"]))
-        g_burst, g_rate = (throttling.get(f"global_{kind}_burst"),
-                           throttling.get(f"global_{kind}_per_second"))
-        if g_burst and g_rate:
-            total = max(0, sub + tenant + scope - throttled)
-            out[f"global_{kind}"] = bucket_seconds(total, float(g_burst), float(g_rate))
+                                subscriptions=subscriptions, burst=burst, rate=rate)
+        factor = throttling.get("global_factor")
+        if factor:
+            # per subscription, every principal's calls: pullfix's subscription calls only
+            out[f"global_{kind}"] = bucket_seconds(sub_n / subscriptions, burst * float(factor),
+                                                   rate * float(factor))
     return out
 
 

@@ -37,6 +37,7 @@ the buckets' times, start-up, the az sample's commands). A setting the simulator
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -102,16 +103,20 @@ def broken_clusters(spec: str) -> dict[str, str] | None:
     return {p["cluster"]: named.get(p["cluster"], "unknown") for p in expect["pods"]}
 
 
-def serve(spec: str, workdir: Path, *, latency_ms: float, notes: list[str]) -> tuple[Sim, dict[str, Any]]:
-    """The fleet served with ARM's throttling on and ``latency_ms`` per call; returns the twin
-    and its settings as it applies them."""
+def serve(spec: str, workdir: Path, *, latency_ms: float, notes: list[str],
+          throttling: dict[str, Any] | None = None) -> tuple[Sim, dict[str, Any]]:
+    """The fleet served with ARM's throttling on (``throttling``: other bucket sizes) and
+    ``latency_ms`` per call; returns the twin and its settings as it applies them."""
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         sim = Sim(spec, workdir)
     except RuntimeError as exc:
         raise BenchError(f"the simulator refused fleet '{spec}': {str(exc).strip()[-600:]}") from exc
     try:
-        settings = sim.settings(throttling={"enabled": True})
+        try:
+            settings = sim.settings(throttling={**(throttling or {}), "enabled": True})
+        except requests.HTTPError as exc:
+            raise BenchError(f"the simulator refused --throttling: {_error(exc)}") from exc
         if latency_ms:
             try:
                 settings = sim.settings(latency_ms=latency_ms)
@@ -138,12 +143,12 @@ def refill(sim: Sim) -> None:
 
 def split_stats(stats: dict[str, Any], routes: dict[str, _floor.RouteKind]
                 ) -> tuple[dict[str, int], int | None]:
-    """Per-route counts and the 429s served (None when the simulator does not count them)."""
-    per_route = stats.get("routes") if isinstance(stats.get("routes"), dict) else stats
-    counts = {k: v for k, v in per_route.items() if isinstance(v, int) and k in routes}
-    throttled = [v for k, v in stats.items() if k not in routes and isinstance(v, int)
-                 and ("429" in k or "throttl" in k.lower())]
-    return counts, (sum(throttled) if throttled else None)
+    """Per-route counts and the 429s served: the twin counts them under ``"429"`` (once one
+    was served); None from a twin that does not count them (no ``simulator.core.throttling``)."""
+    counts = {k: v for k, v in stats.items() if isinstance(v, int) and k in routes}
+    if "429" in stats:
+        return counts, int(stats["429"])
+    return counts, 0 if importlib.util.find_spec("simulator.core.throttling") else None
 
 
 # -- the sweep ---------------------------------------------------------------------------------
@@ -162,11 +167,11 @@ def sweep(sim: Sim, *, home: Path, api_url: str, timeout: float,
 
 
 def healthy_counts(spec: str, workdir: Path, *, api_url: str, timeout: float,
-                   routes: dict[str, _floor.RouteKind], notes: list[str]
-                   ) -> tuple[_floor.Counts, int]:
+                   routes: dict[str, _floor.RouteKind], notes: list[str],
+                   throttling: dict[str, Any] | None) -> tuple[_floor.Counts, int]:
     """The ARM calls of a sweep of a healthy-only fleet ``spec`` (no latency: it changes no
     count); refuses a fleet where the sweep found failing pods."""
-    sim, _ = serve(spec, workdir / "sim", latency_ms=0, notes=notes)
+    sim, _ = serve(spec, workdir / "sim", latency_ms=0, notes=notes, throttling=throttling)
     try:
         refill(sim)
         sim.control("DELETE", "stats")
@@ -229,7 +234,8 @@ def _mean(xs: list[float]) -> float:
 # -- one measurement ---------------------------------------------------------------------------
 def measure(*, clusters: int, subscriptions: int, seed: int, pods: int | None,
             failing: float | None, latency_ms: float, az_sample_size: int,
-            baseline_spec: str | None, timeout: float, server: PrefectServer) -> dict[str, Any]:
+            baseline_spec: str | None, timeout: float, server: PrefectServer,
+            throttling: dict[str, Any] | None = None) -> dict[str, Any]:
     """One fleet: served, swept, compared with az, and its healthy-only twin swept."""
     spec = fleet_spec(clusters=clusters, subscriptions=subscriptions, seed=seed, pods=pods,
                       failing=failing)
@@ -241,7 +247,8 @@ def measure(*, clusters: int, subscriptions: int, seed: int, pods: int | None,
     with tempfile.TemporaryDirectory(prefix="pullfix-bench-") as tmp_s:
         tmp = Path(tmp_s)
         t = time.perf_counter()
-        sim, settings = serve(spec, tmp / "sim", latency_ms=latency_ms, notes=notes)
+        sim, settings = serve(spec, tmp / "sim", latency_ms=latency_ms, notes=notes,
+                              throttling=throttling)
         sim_start_s = time.perf_counter() - t
         try:
             sim_proc = psutil.Process(sim.proc.pid)
@@ -267,7 +274,7 @@ def measure(*, clusters: int, subscriptions: int, seed: int, pods: int | None,
             sim.stop()
         baseline, baseline_clusters = healthy_counts(
             healthy_spec, tmp / "baseline", api_url=server.api_url, timeout=timeout,
-            routes=routes, notes=notes)
+            routes=routes, notes=notes, throttling=throttling)
     return report(spec=spec, summary=summary, run=run, per_route=per_route, throttled=throttled,
                   routes=routes, settings=settings, latency_ms=latency_ms, notes=notes,
                   subscriptions=subscriptions, broken=broken, sim_cpu_s=sim_cpu_s,
@@ -288,7 +295,8 @@ def report(*, spec: str, summary: dict[str, Any], run: Any, per_route: dict[str,
     latency_applied = "latency_ms" in settings and not any(x.startswith("latency_ms") for x in notes)
     latency_s = float(settings.get("latency_ms", 0)) / 1000 if latency_applied else 0.0
     buckets = _floor.throttle_seconds(counts, subscriptions=subscriptions,
-                                      throttling=settings["throttling"], throttled=throttled or 0)
+                                      throttling=settings["throttling"], throttled=throttled or 0,
+                                      speedup=float(settings.get("speedup", 1.0)))
     floor_s = _floor.floor_seconds(buckets, latency_s=latency_s, clusters=n)
     per_healthy, per_failing = _floor.per_cluster(counts, baseline, clusters=n,
                                                   failing=len(broken),
@@ -335,9 +343,7 @@ def report(*, spec: str, summary: dict[str, Any], run: Any, per_route: dict[str,
                                                    "api_url": os.environ.get("PREFECT_API_URL")}),
         "calls": {"by_service": counts.by_service, "arm": counts.arm,
                   "arm_fleet_wide_lists": counts.fleet_wide,
-                  "arm_reads": counts.arm_reads_sub + counts.arm_reads_tenant + counts.arm_reads_scope,
-                  "arm_writes": (counts.arm_writes_sub + counts.arm_writes_tenant
-                                 + counts.arm_writes_scope),
+                  "arm_by_bucket": {k: counts.of_kind(k) for k in _floor.KINDS},
                   "arm_by_route": dict(sorted(counts.arm_by_route.items(), key=lambda kv: -kv[1])),
                   "k8s_per_cluster": round(counts.by_service.get("k8s", 0) / max(1, n), 2)},
         "floor": {"buckets_s": {k: round(v, 3) for k, v in buckets.items()},
@@ -388,6 +394,16 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"'{text}' is not JSON: {exc.msg}") from exc
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a JSON object")
+    return value
+
+
 def _ints(text: str) -> list[int]:
     try:
         return [int(x) for x in text.split(",") if x.strip()]
@@ -412,6 +428,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline-spec", default=None,
                     help="a healthy-only scenario for the ARM calls per healthy cluster "
                          "(default: the same fleet with failing=0)")
+    ap.add_argument("--throttling", type=_json_object, default=None,
+                    help="other ARM bucket sizes as JSON, e.g. '{\"writes_burst\": 20}' "
+                         "(to make a small fleet ARM-bound; default: Azure's)")
     ap.add_argument("--timeout", type=float, default=3 * 3600, help="seconds per sweep")
     ap.add_argument("--out", type=Path, default=None, help="write the JSON here")
     ap.add_argument("--table", action="store_true",
@@ -423,7 +442,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     common = {"seed": args.seed, "pods": args.pods, "failing": args.failing,
               "latency_ms": args.latency_ms, "az_sample_size": args.az_sample,
-              "baseline_spec": args.baseline_spec, "timeout": args.timeout}
+              "baseline_spec": args.baseline_spec, "timeout": args.timeout,
+              "throttling": args.throttling}
     try:
         # one Prefect server for every measurement (started here unless $PREFECT_API_URL)
         with tempfile.TemporaryDirectory(prefix="pullfix-bench-prefect-") as tmp, \

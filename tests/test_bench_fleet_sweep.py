@@ -22,10 +22,8 @@ THROTTLING = {"enabled": True, "reads_burst": 250, "reads_per_second": 25,
 
 
 def counts(*, sub: int = 0, scope: int = 0, tenant: int = 0, writes: int = 0) -> _floor.Counts:
-    return _floor.Counts(arm_reads_sub=sub, arm_writes_sub=writes, arm_reads_tenant=tenant,
-                         arm_writes_tenant=0, arm_reads_scope=scope, arm_writes_scope=0,
-                         fleet_wide=0, by_service={"arm": sub + scope + tenant + writes},
-                         arm_by_route={})
+    return _floor.counts_of(sub_reads=sub, scope_reads=scope, tenant_reads=tenant,
+                            sub_writes=writes)
 
 
 # -- the floor -----------------------------------------------------------------------------------
@@ -61,13 +59,21 @@ def test_throttled_calls_took_no_token() -> None:
     assert t["reads"] == 26.0
 
 
-def test_a_global_bucket_counts_when_the_twin_models_one() -> None:
-    # given a tenant-wide bucket (15x) in the settings and 4,000 reads over ten subscriptions
-    cfg = THROTTLING | {"global_reads_burst": 3750, "global_reads_per_second": 375}
-    t = _floor.throttle_seconds(counts(sub=4000), subscriptions=10, throttling=cfg)
-    # then it is counted beside them: (4000 - 3750) / 375 s, and (400 - 250) / 25 s a subscription
-    assert t["global_reads"] == pytest.approx(250 / 375)
-    assert t["reads"] == pytest.approx((400 - 250) / 25)
+def test_writes_fill_their_own_smaller_bucket() -> None:
+    # given 500 reads and 500 writes (listClusterUserCredential is a POST) on one subscription
+    t = _floor.throttle_seconds(counts(sub=500, writes=500), subscriptions=1,
+                                throttling=THROTTLING)
+    # then the writes' bucket (200 at 10/s) binds: 30 s against the reads' 10 s
+    assert (t["reads"], t["writes"]) == (10.0, 30.0)
+
+
+def test_global_buckets_and_the_twins_clock_count() -> None:
+    # given the twin's global buckets (15x, shared by every principal) and a clock twice as fast
+    cfg = THROTTLING | {"global_factor": 15}
+    t = _floor.throttle_seconds(counts(sub=4000), subscriptions=1, throttling=cfg, speedup=2.0)
+    # then each bucket refills twice as fast; pullfix's calls alone fill the global one too
+    assert t["reads"] == pytest.approx((4000 - 250) / 50)
+    assert t["global_reads"] == pytest.approx((4000 - 3750) / 750)
 
 
 def test_the_floor_adds_the_last_round_trip_and_keeps_the_critical_path() -> None:
@@ -91,9 +97,7 @@ def test_calls_per_failing_cluster_are_what_the_healthy_ones_do_not_explain() ->
 
 def test_a_smaller_healthy_fleet_amortises_its_lists_over_the_measured_one() -> None:
     # given a healthy-only sweep of 4 clusters: 8 calls about clusters, 2 fleet-wide lists
-    baseline = _floor.Counts(arm_reads_sub=10, arm_writes_sub=0, arm_reads_tenant=0,
-                             arm_writes_tenant=0, arm_reads_scope=0, arm_writes_scope=0,
-                             fleet_wide=2, by_service={"arm": 10}, arm_by_route={})
+    baseline = _floor.counts_of(sub_reads=10, fleet_wide=2)
     # when the measured fleet has 100 clusters
     healthy, _ = _floor.per_cluster(counts(sub=300), baseline, clusters=100, failing=10,
                                     baseline_clusters=4)
@@ -102,20 +106,21 @@ def test_a_smaller_healthy_fleet_amortises_its_lists_over_the_measured_one() -> 
 
 
 def test_stats_are_classified_with_the_simulators_route_table() -> None:
-    # given the simulator's stats of a sweep, and a count that is not a route
+    # given the simulator's stats of a sweep, and its count of 429s (not a route)
     stats = {"GET /subscriptions": 1,
              "GET /subscriptions/{sub}/providers/Microsoft.ContainerService/managedClusters": 2,
-             "POST /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerService/"
-             "managedClusters/{name}/listClusterUserCredential": 4,
+             "GET /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerService/"
+             "managedClusters/{name}": 4,
              "GET /{scope:path}/providers/Microsoft.Authorization/permissions": 3,
              "PUT /{scope:path}/providers/Microsoft.Authorization/roleAssignments/{name}": 1,
-             "GET /k8s/{key}/{rest:path}": 5, "throttled": 7}
+             "GET /k8s/{key}/{rest:path}": 5, "429": 7}
     # when classified
     c = _floor.classify(stats, _floor.route_table())
-    # then ARM's buckets get their calls: listClusterUserCredential is a read (a list action),
-    # the role assignment PUT a write; the subscription-level lists are fleet-wide
-    assert (c.arm_reads_tenant, c.arm_reads_sub, c.arm_reads_scope) == (1, 6, 3)
-    assert (c.arm_writes_sub, c.arm_writes_scope) == (0, 1)
+    # then ARM's buckets get their calls: GETs read, the role assignment PUT writes; the
+    # subscription-level lists are fleet-wide; Kubernetes is counted apart
+    assert (c.calls("tenant", "reads"), c.calls("sub", "reads"), c.calls("scope", "reads")) == \
+        (1, 6, 3)
+    assert c.calls("scope", "writes") == 1 and c.of_kind("writes") == 1
     assert c.fleet_wide == 3
     assert c.by_service == {"arm": 11, "k8s": 5}
 
