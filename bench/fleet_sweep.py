@@ -359,16 +359,17 @@ def report(*, spec: str, summary: dict[str, Any], run: Any, per_route: dict[str,
 
 
 def summary_line(r: dict[str, Any]) -> str:
-    def num(v: Any, fmt: str = "{}") -> str:
-        return "n/a" if v is None else fmt.format(v)
-
+    """The one line a run prints: the JSON's keys in words."""
+    ratio = "n/a" if r["ratio_to_floor"] is None else f"x{r['ratio_to_floor']:.1f}"
+    failing = "n/a" if r["arm_calls_per_failing"] is None else f"{r['arm_calls_per_failing']}"
+    throttled = "n/a" if r["throttled_429s"] is None else str(r["throttled_429s"])
+    az = ("az not run" if r["az_s_per_cluster"] is None else
+          f"az {r['az_s_per_cluster']} s/cluster (speedup x{r['speedup_vs_az']})")
     return (f"{r['clusters']} clusters ({r['failing']} failing, {r['breakdown']['subscriptions']} "
-            f"sub): wall {r['wall_s']:.1f} s, floor {r['floor_s']:.2f} s "
-            f"(x{num(r['ratio_to_floor'])}), ARM {r['arm_calls_per_healthy']}/healthy "
-            f"{num(r['arm_calls_per_failing'])}/failing, pullfix CPU "
+            f"sub): wall {r['wall_s']:.1f} s, floor {r['floor_s']:.2f} s ({ratio}), ARM "
+            f"{r['arm_calls_per_healthy']}/healthy {failing}/failing, pullfix CPU "
             f"{r['pullfix_cpu_ms_per_cluster']} ms/cluster, sim CPU {r['sim_cpu_ms_per_cluster']} "
-            f"ms/cluster, peak {r['peak_rss_mb']} MB, 429s {num(r['throttled_429s'])}, az "
-            f"{num(r['az_s_per_cluster'])} s/cluster (speedup x{num(r['speedup_vs_az'])})")
+            f"ms/cluster, peak {r['peak_rss_mb']} MB, 429s {throttled}, {az}")
 
 
 TABLE_HEAD = ("| clusters | subscriptions | failing | wall s | floor s | ratio to floor | ARM calls / "
