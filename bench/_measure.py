@@ -136,6 +136,8 @@ def run_child(cmd: list[str], *, env: dict[str, str], timeout: float, cwd: Path 
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
         reader.join(10)
+        if proc.stderr is not None:
+            proc.stderr.close()
         out.seek(0)
         stdout = out.read().decode(errors="replace")
     peak = sampler.peaks.get(name, 0) if sampler is not None else 0

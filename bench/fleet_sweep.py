@@ -7,9 +7,11 @@ against the az CLI way (issue 12).
 
 What it does, in order:
 
-1. serves the fleet (``fleet:SxC:SEED?pods=N&failing=F``) in a real simulator process with
-   per-call latency (``latency_ms``) and ARM's throttling model on (``throttling.enabled``: token
-   buckets per subscription and principal);
+1. serves the fleet (``fleet:SxC:SEED?pods=N&failing=F``; without ``--pods``/``--failing`` the
+   generator's classic ``fleet:SxC:SEED``) in a real simulator process with per-call latency
+   (``latency_ms``) and ARM's throttling model on (``throttling.enabled``: token buckets per
+   subscription, principal and operation type, and global ones; ``--throttling`` sets smaller
+   buckets, so that a small fleet is ARM-bound);
 2. reports to the Prefect server ``$PREFECT_API_URL`` names, or starts one (``prefect server
    start`` on a free port, a temporary ``PREFECT_HOME``) and stops it after;
 3. runs ``pullfix sweep --mode plan -o json`` in a child process pointed at the twin (the
@@ -20,13 +22,13 @@ What it does, in order:
    Prefect server's memory when this benchmark started it (reported apart, in ``breakdown``);
 4. counts the requests the twin served per route (``GET /_sim/stats``) and computes ``floor_s``
    and the ARM calls per healthy/failing cluster as ``bench/_floor.py`` documents (the latter
-   with a second, healthy-only sweep of the same shape: ``failing=0``);
+   with a second, healthy-only sweep of the same shape: ``failing=0``, or ``--baseline-spec``);
 5. on a sample of clusters (failing ones first, at least one healthy one when the sample has
    room), times the guide's az/kubectl commands per cluster with the real az CLI
    (``bench/_operator.py``): ``az_s_per_cluster`` weighs the failing and healthy means by the
    fleet's failing share; ``speedup_vs_az = az_s_per_cluster / (wall_s / clusters)``.
 
-It prints one line and writes the JSON (``--out``): ``clusters``, ``failing``, ``wall_s``,
+It prints one line and writes the JSON (``--out``): ``clusters``, ``failing`` (clusters), ``wall_s``,
 ``floor_s``, ``ratio_to_floor``, ``arm_calls_per_healthy``, ``arm_calls_per_failing``,
 ``pullfix_cpu_ms_per_cluster``, ``sim_cpu_ms_per_cluster``, ``peak_rss_mb``, ``throttled_429s``,
 ``az_s_per_cluster``, ``speedup_vs_az``, and ``breakdown`` (calls per service and per ARM route,
