@@ -63,10 +63,14 @@ def fleet_sweep(mode: str = "plan", subscriptions: list[str] | None = None,
         raise PermanentError("--mode apply needs --policy FILE (e.g. policies/default.yaml)")
     reads = Reads(Clients(arm_rate_per_second=arm_rate_per_second))
     wanted = resolve_subscriptions(reads, subscriptions)
+    listed: dict[str, Any] = {}
     refs = [ClusterRef(subscription_id=c.subscription_id, resource_group=c.resource_group,
                        name=c.name, id=c.id)
-            for c in clusters(reads.clients)
+            for c in clusters(reads.clients, documents=listed)
             if wanted is None or c.subscription_id.lower() in wanted]
+    # the list returned every cluster's document: no cluster is read again to be reached
+    reads.seed_clusters(listed)
+    del listed
     futures = [diagnose_cluster_task.submit(reads, ref, forget_healthy=True) for ref in refs]
     results: list[ClusterDiagnosis] = []
     for i, fut in enumerate(futures, 1):

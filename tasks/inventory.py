@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.resource.subscriptions import SubscriptionClient
@@ -31,7 +32,10 @@ def subscriptions(clients: Clients) -> list[tuple[str, str]]:
             for s in clients.arm(SubscriptionClient).subscriptions.list()]
 
 
-def clusters(clients: Clients, *, max_workers: int = 4) -> list[ClusterRef]:
+def clusters(clients: Clients, *, max_workers: int = 4,
+             documents: dict[str, Any] | None = None) -> list[ClusterRef]:
+    """``documents``: filled with each cluster's ARM document as listed (id, lower-cased →
+    ManagedCluster), so a sweep chooses how to reach each cluster without reading it again."""
     subs = subscriptions(clients)
 
     def one(sub: tuple[str, str]) -> list[ClusterRef]:
@@ -51,6 +55,8 @@ def clusters(clients: Clients, *, max_workers: int = 4) -> list[ClusterRef]:
                 kubernetes_version=c.kubernetes_version or "",
                 tags=tuple(sorted((c.tags or {}).items())),
             ))
+            if documents is not None:
+                documents[(c.id or "").lower()] = c
         return out
 
     with ThreadPoolExecutor(max_workers=max_workers) as pool:

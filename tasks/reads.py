@@ -70,9 +70,17 @@ class Reads:
             raise LookupError("no visible subscription names its tenant")
         return self.memo(("tenant",), load)
 
-    def cluster_document(self, ref: ClusterRef) -> dict[str, Any]:
-        """The cluster's ARM document as JSON: read once, and enough to choose how to reach
-        it; only a failing cluster's checks need it as a model (:meth:`cluster`)."""
+    def seed_clusters(self, documents: dict[str, Any]) -> None:
+        """Cluster documents a fleet list already returned (``inventory.clusters``): the
+        sweep's one list per subscription then stands for each cluster's own read."""
+        with self._guard:
+            for cluster_id, doc in documents.items():
+                self._memo.setdefault(("cluster-json", cluster_id.lower()), doc)
+
+    def cluster_document(self, ref: ClusterRef) -> Any:
+        """The cluster's ARM document (JSON, or the model a fleet list returned): read once,
+        and enough to choose how to reach it; only a failing cluster's checks need it as a
+        model (:meth:`cluster`)."""
         return self.memo(("cluster-json", ref.id.lower()), lambda: raw_json(self.clients.arm(
             ContainerServiceClient, ref.subscription_id).managed_clusters.get(
                 ref.resource_group, ref.name, stream=True)))
@@ -82,8 +90,10 @@ class Reads:
         REST JSON)."""
         from azure.mgmt.containerservice.models import ManagedCluster
 
-        return self.memo(("cluster", ref.id.lower()),
-                         lambda: ManagedCluster(self.cluster_document(ref)))
+        def load() -> Any:
+            doc = self.cluster_document(ref)
+            return doc if isinstance(doc, ManagedCluster) else ManagedCluster(doc)
+        return self.memo(("cluster", ref.id.lower()), load)
 
     def forget_cluster(self, ref: ClusterRef) -> None:
         """Drop what was read for one cluster (its documents and its Kubernetes client) once
