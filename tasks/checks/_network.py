@@ -13,14 +13,30 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
-
-from azure.mgmt.network import NetworkManagementClient
-from azure.mgmt.privatedns import PrivateDnsManagementClient
+from typing import TYPE_CHECKING, Any
 
 from tasks.checks._reasons import CannotRead, read
 from tasks.contract import Target
 from tasks.reads import Reads, parse_id
+
+if TYPE_CHECKING:
+    from azure.mgmt.network import NetworkManagementClient
+    from azure.mgmt.privatedns import PrivateDnsManagementClient
+
+
+def _network_client() -> type[NetworkManagementClient]:
+    """The SDK class, imported when a network check first runs: azure-mgmt-network is the
+    largest SDK pullfix uses, and a sweep of healthy clusters never needs it."""
+    from azure.mgmt.network import NetworkManagementClient
+
+    return NetworkManagementClient
+
+
+def _dns_client() -> type[PrivateDnsManagementClient]:
+    from azure.mgmt.privatedns import PrivateDnsManagementClient
+
+    return PrivateDnsManagementClient
+
 
 NET_READ = "Reader (Microsoft.Network/*/read)"
 DNS_READ = "Reader (Microsoft.Network/privateDnsZones/*/read)"
@@ -51,7 +67,7 @@ def _listed(call: Callable[..., Any], *args: Any) -> list[Any]:
 
 
 def _net(reads: Reads, rid: str) -> NetworkManagementClient:
-    return reads.clients.arm(NetworkManagementClient, parse_id(rid)["subscription"])
+    return reads.clients.arm(_network_client(), parse_id(rid)["subscription"])
 
 
 def in_prefixes(ip: str, prefixes: list[str]) -> int:
@@ -102,7 +118,7 @@ def node_network(reads: Reads, target: Target) -> NodeNet:
     sub = target.cluster.subscription_id
     found = reads.memo(("net.vnets_in", sub, node_rg.lower()), lambda: read(
         f"list VNets in {node_rg}", NET_READ, lambda: list(reads.clients.arm(
-            NetworkManagementClient, sub).virtual_networks.list(node_rg))))
+            _network_client(), sub).virtual_networks.list(node_rg))))
     managed = [v for v in found if (v.name or "").startswith("aks-vnet-")] or found
     if not managed or not managed[0].subnets:
         raise CannotRead(f"no VNet found in the node resource group {node_rg}")
@@ -113,7 +129,7 @@ def _all_private_endpoints(reads: Reads) -> list[Any]:
     def load() -> list[Any]:
         out: list[Any] = []
         for sub, _ in reads.subscriptions():
-            client = reads.clients.arm(NetworkManagementClient, sub)
+            client = reads.clients.arm(_network_client(), sub)
             out += read(f"list private endpoints in subscription {sub}", NET_READ,
                         partial(_listed, client.private_endpoints.list_by_subscription))
         return out
@@ -152,7 +168,7 @@ def zones(reads: Reads, name: str) -> list[tuple[Any, list[Any], dict[str, list[
     def load() -> list[tuple[Any, list[Any], dict[str, list[str]]]]:
         out = []
         for sub, _ in reads.subscriptions():
-            client = reads.clients.arm(PrivateDnsManagementClient, sub)
+            client = reads.clients.arm(_dns_client(), sub)
             for z in read(f"list private DNS zones in subscription {sub}", DNS_READ,
                           partial(_listed, client.private_zones.list)):
                 if (z.name or "").lower() != name.lower():
@@ -227,7 +243,7 @@ def firewalls(reads: Reads) -> list[Any]:
     def load() -> list[Any]:
         out: list[Any] = []
         for sub, _ in reads.subscriptions():
-            client = reads.clients.arm(NetworkManagementClient, sub)
+            client = reads.clients.arm(_network_client(), sub)
             out += read(f"list Azure Firewalls in subscription {sub}", NET_READ,
                         partial(_listed, client.azure_firewalls.list_all))
         return out

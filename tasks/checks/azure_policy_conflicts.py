@@ -25,8 +25,6 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from azure.mgmt.resource.policy import PolicyClient
-
 from tasks.checks import _identity_reads as ir
 from tasks.checks._rbac import guarded
 from tasks.contract import Evidence, Finding, Group, Status, Target
@@ -84,6 +82,7 @@ def matches(cond: dict[str, Any], state: dict[str, Any]) -> bool:
 
 
 def _assignments(reads: Reads, registry_id: str) -> list[tuple[Any, Any]]:
+    from azure.mgmt.resource.policy import PolicyClient
     p = parse_id(registry_id)
     client = reads.clients.arm(PolicyClient, p["subscription"])
     read = guarded(f"policy assignments for {registry_id}",

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure.mgmt.network import NetworkManagementClient
-
 from tasks.checks import _network as net
 from tasks.checks._reasons import CannotRead, error, no_pod, not_applicable, read
 from tasks.checks._rules import firewall_decision
@@ -45,6 +43,7 @@ def firewall_allows_registry(target: Target, reads: Reads) -> Finding:
 
 
 def _policy_groups(reads: Reads, fw: Any) -> list[dict[str, Any]]:
+    from azure.mgmt.network import NetworkManagementClient
     pol = fw.firewall_policy.id if fw.firewall_policy else None
     if not pol:
         return []

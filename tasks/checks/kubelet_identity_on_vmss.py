@@ -18,8 +18,6 @@ update``; editing the VMSS directly is unsupported).
 
 from __future__ import annotations
 
-from azure.mgmt.compute import ComputeManagementClient
-
 from tasks.checks import _identity_reads as ir
 from tasks.checks._rbac import guarded
 from tasks.contract import Category, Evidence, Finding, Group, Status, Target
@@ -34,6 +32,7 @@ NAME = "kubelet-identity-on-vmss"
                     "Microsoft.Compute/virtualMachineScaleSets/read"),
        categories=(Category.UNAUTHORIZED,), cluster_wide=True)
 def kubelet_identity_on_vmss(target: Target, reads: Reads) -> Finding:
+    from azure.mgmt.compute import ComputeManagementClient
     def result(status: Status, summary: str, *evidence: Evidence, **kw: object) -> Finding:
         return Finding(check=NAME, status=status, summary=summary, group=Group.IDENTITY,
                        evidence=evidence, **kw)  # type: ignore[arg-type]

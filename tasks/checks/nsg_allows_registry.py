@@ -14,8 +14,6 @@ Fix: none automatic (report only): changing someone's deny rule needs a person.
 
 from __future__ import annotations
 
-from azure.mgmt.network import NetworkManagementClient
-
 from tasks.checks import _network as net
 from tasks.checks._reasons import CannotRead, error, no_pod, not_applicable, read
 from tasks.checks._rules import nsg_first_match
@@ -42,6 +40,7 @@ def nsg_allows_registry(target: Target, reads: Reads) -> Finding:
 
 
 def _judge(target: Target, reads: Reads) -> Finding:
+    from azure.mgmt.network import NetworkManagementClient
     reg = net.registry(reads, target)
     if reg is None:
         return not_applicable(NAME, GROUP, "the image is not in a registry pullfix can see")

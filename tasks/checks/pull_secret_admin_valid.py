@@ -22,7 +22,6 @@ import hmac
 
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.containerregistry import ContainerRegistryManagementClient
-from azure.mgmt.monitor import MonitorManagementClient
 
 from tasks.checks import _identity_reads as ir
 from tasks.checks._rbac import guarded
@@ -37,6 +36,7 @@ REGENERATE = "Microsoft.ContainerRegistry/registries/regenerateCredential/action
 
 
 def last_regeneration(reads: Reads, registry_id: str) -> Evidence:
+    from azure.mgmt.monitor import MonitorManagementClient
     sub = parse_id(registry_id)["subscription"]
     since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=90)).strftime("%Y-%m-%dT%H:%M:%SZ")
     source = f"ARM GET /subscriptions/{sub}/providers/Microsoft.Insights/eventtypes/management/values"

@@ -17,16 +17,17 @@ reached publicly through the firewall (that needs an FQDN application rule).
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.mgmt.network import NetworkManagementClient
-from azure.mgmt.network import models as netm
 
 from tasks.contract import Finding, Target
 from tasks.fix import NET_WRITER, Change, Fix, FixPlan, FixResult, Need, Risk, changed, fix
 from tasks.fixes import _netfix as nf
 from tasks.reads import Reads, parse_id
+
+if TYPE_CHECKING:
+    from azure.mgmt.network import models as netm
 
 log = logging.getLogger(__name__)
 GROUP, COLLECTION = "pullfix-registry-egress", "pullfix-allow-registry"
@@ -34,6 +35,8 @@ API = "ARM PUT firewallPolicies/ruleCollectionGroups"
 
 
 def _ops(reads: Reads, policy_id: str) -> Any:
+    from azure.mgmt.network import NetworkManagementClient
+
     return reads.clients.arm(NetworkManagementClient, parse_id(policy_id)[
         "subscription"]).firewall_policy_rule_collection_groups
 
@@ -51,6 +54,8 @@ def _priority(groups: list[Any]) -> int:
 
 
 def _rule(p: Any) -> netm.NetworkRule:
+    from azure.mgmt.network import models as netm
+
     return netm.NetworkRule(name=p.rule, ip_protocols=["TCP"], source_addresses=list(p.sources),
                             destination_addresses=list(p.destinations), destination_ports=["443"])
 
@@ -74,6 +79,8 @@ def _has(group: Any | None, rule: netm.NetworkRule) -> bool:
 def _with_rule(group: Any | None, rule: netm.NetworkRule, keep: bool = True) -> list[Any]:
     """The group's collections with our rule replaced (``keep``) or removed (and our
     collection dropped when that empties it)."""
+    from azure.mgmt.network import models as netm
+
     others, rules = _ours(group)
     rules = [r for r in rules if r.name != rule.name] + ([rule] if keep else [])
     if rules:
@@ -84,6 +91,8 @@ def _with_rule(group: Any | None, rule: netm.NetworkRule, keep: bool = True) -> 
 
 
 def _put(reads: Reads, policy_id: str, priority: int, collections: list[Any]) -> None:
+    from azure.mgmt.network import models as netm
+
     q = parse_id(policy_id)
     _ops(reads, policy_id).begin_create_or_update(
         q["resource_group"], q["name"], GROUP, netm.FirewallPolicyRuleCollectionGroup(
@@ -153,6 +162,8 @@ class AllowRegistryOnFirewall(Fix):
                          data={"created_group": group is None, "rule": p.rule})
 
     def rollback(self, result: FixResult, reads: Reads) -> None:
+        from azure.mgmt.network import models as netm
+
         for change in result.applied:
             policy_id = change.resource.split("/ruleCollectionGroups/")[0]
             q = parse_id(policy_id)

@@ -12,21 +12,24 @@ existed (under any name) is never touched.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.mgmt.privatedns import PrivateDnsManagementClient
-from azure.mgmt.privatedns import models as dns
 
 from tasks.contract import Finding, Target
 from tasks.fix import DNS_WRITER, NET_WRITER, Change, Fix, FixPlan, FixResult, Need, Risk, changed, fix, param
 from tasks.fixes import _netfix as nf
 from tasks.reads import Reads, parse_id
 
+if TYPE_CHECKING:
+    from azure.mgmt.privatedns import PrivateDnsManagementClient
+
 API = "ARM PUT privateDnsZones/virtualNetworkLinks"
 
 
 def _client(reads: Reads, zone_id: str) -> PrivateDnsManagementClient:
+    from azure.mgmt.privatedns import PrivateDnsManagementClient
+
     return reads.clients.arm(PrivateDnsManagementClient, parse_id(zone_id)["subscription"])
 
 
@@ -76,6 +79,8 @@ class LinkPrivateDnsZone(Fix):
                             "endpoint", [change], params)
 
     def apply(self, plan: FixPlan, reads: Reads) -> FixResult:
+        from azure.mgmt.privatedns import models as dns
+
         p = self.Params(**plan.params)
         if _links_to(reads, p.zone_id, p.vnet_id):
             return FixResult(fix=self.name, plan_hash=plan.hash, applied=())

@@ -16,21 +16,23 @@ restored (hence ``reversible = False``; a person signs off by default).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
-from azure.mgmt.network import NetworkManagementClient
-from azure.mgmt.network import models as netm
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from tasks.contract import Finding, Target
 from tasks.fix import NET_WRITER, Change, Fix, FixPlan, FixResult, Need, Risk, changed, fix, param
 from tasks.fixes import _netfix as nf
 from tasks.reads import Reads, parse_id
 
+if TYPE_CHECKING:
+    from azure.mgmt.network import NetworkManagementClient
+
 API = "ARM {} virtualNetworks/virtualNetworkPeerings"
 KEPT = ("allowForwardedTraffic", "allowGatewayTransit", "useRemoteGateways")
 
 
 def _client(reads: Reads, vnet_id: str) -> NetworkManagementClient:
+    from azure.mgmt.network import NetworkManagementClient
+
     return reads.clients.arm(NetworkManagementClient, parse_id(vnet_id)["subscription"])
 
 
@@ -73,6 +75,8 @@ def steps(reads: Reads, a: str, b: str) -> list[Change]:
 
 
 def _write(reads: Reads, change: Change, body: dict[str, Any] | None) -> None:
+    from azure.mgmt.network import models as netm
+
     vnet_id, name = change.resource.split("/virtualNetworkPeerings/")
     p = parse_id(vnet_id)
     ops = _client(reads, vnet_id).virtual_network_peerings
