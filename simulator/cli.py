@@ -37,6 +37,12 @@ def serve(
     state_dir: Annotated[Path | None, typer.Option(
         help="keep CA, keys and world state here; a restart with the same directory resumes "
              "the same world (default: a fresh temporary directory)")] = None,
+    latency_ms: Annotated[float | None, typer.Option(
+        min=0, help="network latency added to every cloud request, in milliseconds "
+                    "(settings.latency_ms; default: the scenario's, 0)")] = None,
+    throttling: Annotated[bool, typer.Option(
+        "--throttling", help="turn on ARM's throttling model (token buckets per subscription "
+                             "and principal, and global ones; settings.throttling)")] = False,
 ) -> None:
     """Serve a scenario until SIGTERM/SIGINT."""
     from simulator.core.world import World
@@ -65,6 +71,10 @@ def serve(
     except (ScenarioError, StartError) as exc:
         typer.echo(f"simulator: cannot start: {exc}", err=True)
         raise typer.Exit(2) from None
+    if latency_ms is not None:
+        world.settings["latency_ms"] = latency_ms
+    if throttling:
+        world.settings["throttling"] = {**world.settings.get("throttling", {}), "enabled": True}
     if persistent:
         server.enable_persistence()
         server.persist()
