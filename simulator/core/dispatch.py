@@ -133,6 +133,7 @@ class Dispatcher:
         latency = 0.0 if path.startswith("/_sim/") else float(
             self.world.settings.get("latency_ms") or 0)
         if latency > 0:
+            self.world.counters["delayed_requests"] += 1
             await asyncio.sleep(latency / 1000)  # the network between client and cloud
         fault = self._fault(method, path, host)
         if fault:
