@@ -94,6 +94,7 @@ class World:
         # the state directory once per mark_initial, not on every persisted write)
         self._initial = _freeze(self.state)
         self._initial_saved = False
+        self._initial_writer: threading.Thread | None = None
         self.journal: list[dict[str, Any]] = []
         self.listeners: list[Any] = []  # callables(world) run after each write (e.g. the kubelet)
         # indexes over state["resources"], rebuilt whenever the state is replaced (reset,
@@ -180,6 +181,9 @@ class World:
     def save(self, directory: Path) -> None:
         """Persist the state (and, once per ``mark_initial``, the initial state) so a restart
         with the same directory resumes the same world."""
+        writer = self._initial_writer
+        if writer is not None:
+            writer.join()
         with self.lock:
             if not self._initial_saved:
                 _write(directory / "world-initial.json", json.dumps(_thaw(self._initial)))
@@ -187,9 +191,34 @@ class World:
             _write(directory / "world.json", json.dumps({"state": self.state,
                                                          "journal": self.journal}))
 
+    def save_initial(self, directory: Path) -> None:
+        """Persist a world that is still as built: its initial state only (a load with no
+        ``world.json`` resumes it), written by a background thread from the frozen initial
+        state, so a fleet's start does not wait for it; ``save`` waits for it first. (Should
+        the process die before it is written, a restart builds the same scenario again.)"""
+        (directory / "world.json").unlink(missing_ok=True)
+        (directory / "world-initial.json").unlink(missing_ok=True)
+        blob = self._initial
+        self._initial_saved = True
+
+        def write() -> None:
+            _write(directory / "world-initial.json", json.dumps(_thaw(blob)))
+
+        self._initial_writer = threading.Thread(target=write, name="save-initial", daemon=True)
+        self._initial_writer.start()
+
     @classmethod
     def load(cls, directory: Path) -> World | None:
         path = directory / "world.json"
+        initial_only = directory / "world-initial.json"
+        if not path.exists() and initial_only.exists():
+            data = json.loads(initial_only.read_text())
+            world = cls(data["tenant_id"])
+            world.state = data
+            world._initial = _freeze(data)
+            world._initial_saved = True
+            world._reindex()
+            return world
         if not path.exists():
             return None
         data = json.loads(path.read_text())
