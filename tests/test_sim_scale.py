@@ -78,6 +78,20 @@ def test_world_indexes_answer_as_a_full_scan_through_writes_resets_restores_and_
     assert loaded.find_by_name(RG, "rg-new") is None and loaded.check_indexes() == []
 
 
+def test_a_world_saved_as_built_resumes_from_its_initial_state(tmp_path: Path) -> None:
+    # given a world saved as built (only its initial state, written in the background)
+    doc, origin = read_scenario("fleet:1x3:2")
+    world = build_world(doc, origin)
+    world.save_initial(tmp_path)
+    world.save(tmp_path)  # waits for the initial state, then writes the state
+    (tmp_path / "world.json").unlink()
+    # when a new process loads the directory
+    loaded = World.load(tmp_path)
+    # then it resumes the world as built, with its indexes
+    assert loaded is not None and loaded.state == world.snapshot()
+    assert loaded.check_indexes() == [] and loaded.of_type(RG) == _scan(loaded, RG)
+
+
 @pytest.mark.scenario("fleet:1x3:1")
 def test_served_indexes_stay_consistent_through_sdk_writes_reset_and_restore(sim: Sim) -> None:
     # given a served fleet and a resource group created and one deleted through the real SDK
