@@ -13,7 +13,10 @@ What Azure documents ("Understand how Azure Resource Manager throttles requests"
   ``x-ms-ratelimit-remaining-subscription-global-{reads,writes,deletes}`` (tenant requests:
   ``x-ms-ratelimit-remaining-tenant-{reads,writes,deletes}``);
 - the operation type follows the HTTP method: GET/HEAD read, DELETE delete, anything else
-  (PUT, PATCH, POST — list-credential actions included) write;
+  write — POST actions that only read, such as ``listKeys`` or ``listClusterUserCredential``,
+  included (they decrement ``x-ms-ratelimit-remaining-subscription-writes``:
+  Azure/azure-rest-api-specs#6363, Azure/azure-sdk-for-java#1389), so a sweep that lists each
+  cluster's credentials is bound by the writes bucket (200, then 10 per second);
 - an empty bucket answers 429 with ``Retry-After`` (whole seconds, at least 1) and
   ``SubscriptionRequestsThrottled`` ("Number of 'read' requests for subscription actor
   '<sub>:<principal>' exceeded. Please try again after '1' seconds after additional tokens are
