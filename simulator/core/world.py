@@ -75,12 +75,17 @@ def _write(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+_NESTED = (dict, list)
+
+
 def public(doc: Any) -> Any:
-    """A deep copy without private (``_``-prefixed) keys."""
+    """A deep copy without private (``_``-prefixed) keys. Every answer is rendered through
+    it, so leaves (most of a document) are copied inline rather than by a call each."""
     if isinstance(doc, dict):
-        return {k: public(v) for k, v in doc.items() if not k.startswith("_")}
+        return {k: public(v) if isinstance(v, _NESTED) else v
+                for k, v in doc.items() if not k.startswith("_")}
     if isinstance(doc, list):
-        return [public(v) for v in doc]
+        return [public(v) if isinstance(v, _NESTED) else v for v in doc]
     return doc
 
 
