@@ -7,7 +7,7 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -37,9 +37,15 @@ def serve(
     state_dir: Annotated[Path | None, typer.Option(
         help="keep CA, keys and world state here; a restart with the same directory resumes "
              "the same world (default: a fresh temporary directory)")] = None,
+    latency_ms: Annotated[float | None, typer.Option(
+        min=0, help="network latency added to every cloud request, in milliseconds "
+                    "(settings.latency_ms; default: the scenario's, 0)")] = None,
+    throttling: Annotated[bool, typer.Option(
+        "--throttling", help="turn on ARM's throttling model (token buckets per subscription "
+                             "and principal, and global ones; settings.throttling)")] = False,
 ) -> None:
     """Serve a scenario until SIGTERM/SIGINT."""
-    from simulator.core.world import World
+    from simulator.core.world import World, merge
     from simulator.scenario import ScenarioError, build_world, read_scenario
     from simulator.server import SimServer, StartError
 
@@ -54,20 +60,32 @@ def serve(
             raise ScenarioError(
                 f"{directory} holds the world of scenario '{world.state['scenario'].get('name')}'"
                 f", not '{scenario}': pass that --scenario to resume it, or another --state-dir")
+        # the flags' settings are part of the world (a reset keeps them)
+        flags: dict[str, Any] = {}
+        if latency_ms is not None:
+            flags["latency_ms"] = latency_ms
+        if throttling:
+            flags["throttling"] = {"enabled": True}
+        built = world is None
         if world is None:
             doc, origin = read_scenario(scenario or "demo")
-            world = build_world(doc, origin)
+            world = build_world({**doc, "settings": {**(doc.get("settings") or {}), **flags}},
+                                origin)
         else:
             from simulator.scenario import load_providers
 
             load_providers()
+            merge(world.settings, flags)
         server = SimServer(world, directory, port=port)
     except (ScenarioError, StartError) as exc:
         typer.echo(f"simulator: cannot start: {exc}", err=True)
         raise typer.Exit(2) from None
     if persistent:
         server.enable_persistence()
-        server.persist()
+        if built:
+            world.save_initial(directory)  # as built: the initial state is the state
+        else:
+            server.persist()
 
     def stop(*_: object) -> None:
         server.stop()

@@ -127,17 +127,15 @@ def resolve_scope(world: World, ref: str) -> str:
         return f"/subscriptions/{subscription_id(world, name)}"
     if prefix == "group":
         sub, _, rg = name.rpartition("/")
-        for r in world.of_type("Microsoft.Resources/resourceGroups",
-                               f"/subscriptions/{subscription_id(world, sub)}" if sub else None):
-            if r["name"].lower() == rg.lower():
-                return r["id"]
+        for r in world.named("Microsoft.Resources/resourceGroups", rg,
+                             f"/subscriptions/{subscription_id(world, sub)}" if sub else None):
+            return r["id"]
         raise ValueError(f"unknown resource group '{name}'")
     if prefix in REF_TYPES:
         # ``NAME@GROUP`` (or ``NAME@SUB/GROUP``) picks one of several resources with one name
         name, _, where = name.partition("@")
         scope = resolve_scope(world, f"group:{where}") if where else None
-        candidates = [r for r in world.of_type(REF_TYPES[prefix], scope)
-                      if r["name"].lower() == name.lower()]
+        candidates = world.named(REF_TYPES[prefix], name, scope)
         if not candidates:
             raise ValueError(f"unknown {prefix} '{name}'{' in ' + where if where else ''} "
                              "(define it above this entry)")
@@ -231,6 +229,7 @@ class ExpectSpec(Spec):
     subcause: str | None = None
     pods: list[ExpectedPod] = []
     clusters: int | None = None  # fleets: how many clusters the world holds
+    causes: dict[str, str] = {}  # fleets: broken cluster -> its cause (simulator.fleet)
     remediation: ExpectRemediation | None = None
     notes: str = ""
 

@@ -72,7 +72,10 @@ class SimServer:
 
     @staticmethod
     def _bind(port: int) -> socket.socket:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not 0: asyncio turns Nagle off (TCP_NODELAY) only on sockets whose proto
+        # says TCP, and accepted sockets inherit it; with Nagle on, a response whose body follows
+        # its headers waits for the client's delayed ACK (40 ms per request)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))

@@ -140,7 +140,7 @@ def test_throttling_model_answers_429_with_remaining_headers(sim: Sim) -> None:
     assert remaining == ["2", "1", "0"]
     resp = sim.arm_request("GET", path, token=token)
     assert resp.status_code == 429
-    assert resp.json()["error"]["code"] == "TooManyRequests"
+    assert resp.json()["error"]["code"] == "SubscriptionRequestsThrottled"
     assert int(resp.headers["Retry-After"]) >= 1
     sim.settings(throttling={"enabled": False})
 

@@ -92,8 +92,11 @@ def directory_type(world: World, principal_id: str) -> str | None:
     """The principal's type in the directory, or None when it does not exist there."""
     pid = principal_id.lower()
     g = world.graph
-    for kind, label in (("users", "User"), ("groups", "Group"),
-                        ("servicePrincipals", "ServicePrincipal")):
+    kinds = (("users", "User"), ("groups", "Group"), ("servicePrincipals", "ServicePrincipal"))
+    for kind, label in kinds:  # object ids are keys: look them up before scanning
+        if pid in g.get(kind, {}) or principal_id in g.get(kind, {}):
+            return label
+    for kind, label in kinds:
         if any(k.lower() == pid for k in g.get(kind, {})):
             return label
     return None

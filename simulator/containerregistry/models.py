@@ -207,6 +207,8 @@ def regenerate(doc: dict[str, Any], which: str | None) -> dict[str, Any]:
 def registry_for_host(world: World, host: str) -> dict[str, Any] | None:
     """The registry a data-plane host name (login server or data endpoint) belongs to."""
     host = host.lower().split(":")[0]
+    if host.replace(".", "").isdigit():
+        return None  # an address (every ARM, Entra, Kubernetes request): never a registry
     for r in world.of_type(REGISTRY_TYPE):
         p = r["properties"]
         if host == p["loginServer"].lower() or host in [h.lower() for h in

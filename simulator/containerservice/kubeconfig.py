@@ -10,6 +10,8 @@ to the cluster — the shape AKS returns for clusters with local accounts (names
 from __future__ import annotations
 
 import base64
+import functools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +65,14 @@ def kubeconfig(cluster: dict[str, Any], *, base_url: str, ca_cert: Path, admin: 
         "current-context": context,
         "users": [{"name": user, "user": credential}],
     }
-    return yaml.safe_dump(doc, sort_keys=False)
+    return _yaml(json.dumps(doc))
+
+
+@functools.lru_cache(maxsize=4096)
+def _yaml(doc_json: str) -> str:
+    """The YAML of a kubeconfig (given as JSON, so it can key a cache): emitting YAML costs
+    milliseconds, and a fleet sweep asks for every cluster's kubeconfig again and again."""
+    return yaml.safe_dump(json.loads(doc_json), sort_keys=False)
 
 
 def credential_results(cluster: dict[str, Any], *, base_url: str, ca_cert: Path,

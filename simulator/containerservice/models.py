@@ -292,11 +292,14 @@ def pool_vmss_id(cluster: dict[str, Any], profile: dict[str, Any]) -> str:
 
 
 def by_k8s_key(world: World, k8s_key: str) -> dict[str, Any] | None:
-    """The cluster whose Kubernetes API lives at ``/k8s/<k8s_key>``."""
-    for c in world.of_type(CLUSTER_TYPE):
-        if c.get("_k8s_key") == k8s_key:
-            return c
-    return None
+    """The cluster whose Kubernetes API lives at ``/k8s/<k8s_key>`` (``_k8s_key`` is set when
+    the cluster is created and never changes, so an index over the clusters holds)."""
+    found = world.lookup("containerservice:k8s-key", CLUSTER_TYPE, _k8s_key, k8s_key)
+    return found[0] if found else None
+
+
+def _k8s_key(cluster: dict[str, Any]) -> list[str]:
+    return [cluster["_k8s_key"]] if cluster.get("_k8s_key") else []
 
 
 def kubelet_principal(world: World, cluster: dict[str, Any]) -> str:

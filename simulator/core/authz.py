@@ -46,12 +46,28 @@ def principal_set(world: World, principal_id: str) -> set[str]:
     return found
 
 
+def _guid(doc: dict) -> list[str]:
+    return [str(doc["id"]).rstrip("/").rsplit("/", 1)[-1].lower()]
+
+
 def role_definition(world: World, role_definition_id: str) -> dict | None:
     guid = role_definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
-    for rid, res in world.resources.items():
-        if res.get("type", "").lower() == ROLE_DEFINITION_TYPE and rid.endswith("/" + guid):
-            return res
-    return None
+    found = world.lookup("authz:definition-guid", ROLE_DEFINITION_TYPE, _guid, guid)
+    return found[0] if found else None
+
+
+def _principal(doc: dict) -> list[str]:
+    return [str(doc["properties"].get("principalId", "")).lower()]
+
+
+def assignments_of(world: World, principal_ids: set[str]) -> list[dict]:
+    """Role assignments held by any of the (lower-cased) principal ids, in the world's order."""
+    per = [found for p in principal_ids if (found := world.lookup(
+        "authz:assignment-principal", ROLE_ASSIGNMENT_TYPE, _principal, p))]
+    if len(per) == 1:
+        return per[0]
+    held = {id(a) for found in per for a in found}
+    return [a for a in world.of_type(ROLE_ASSIGNMENT_TYPE) if id(a) in held]
 
 
 def effective_assignments(world: World, principal_id: str, scope: str) -> list[dict]:
@@ -59,12 +75,8 @@ def effective_assignments(world: World, principal_id: str, scope: str) -> list[d
     ids = principal_set(world, principal_id)
     now = world.now()
     out = []
-    for res in world.resources.values():
-        if res.get("type", "").lower() != ROLE_ASSIGNMENT_TYPE:
-            continue
+    for res in assignments_of(world, ids):
         props = res["properties"]
-        if props.get("principalId", "").lower() not in ids:
-            continue
         if not is_within(props["scope"], scope):
             continue
         if res.get("_effectiveAt", 0) > now:

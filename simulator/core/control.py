@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulator.core import errors, faults
+from simulator.core import errors, faults, throttling
 from simulator.core.routing import Ctx, Reply, route
 from simulator.core.world import merge
 
@@ -23,6 +23,14 @@ def reset(ctx: Ctx) -> Any:
 def stats(ctx: Ctx) -> Any:
     """Requests served per route since the last reset (control calls excluded)."""
     return {k: v for k, v in ctx.server.dispatcher.stats.items() if "/_sim/" not in k}
+
+
+@route("GET", "/_sim/internals", service="control")
+def internals(ctx: Ctx) -> Any:
+    """How much work the twin did since it started (full Kubernetes syncs and skipped ones,
+    kubelet passes, pull evaluations, index rebuilds) and whether its indexes agree with a
+    full scan of the resources: what tests use to prove reads cost no re-evaluation."""
+    return {"counters": dict(ctx.world.counters), "index_problems": ctx.world.check_indexes()}
 
 
 @route("DELETE", "/_sim/stats", service="control", write=False)
@@ -93,6 +101,13 @@ def patch_settings(ctx: Ctx) -> Any:
                                    and patch["speedup"] > 0):
         raise errors.bad_request("InvalidSetting", f"speedup must be a number > 0, got "
                                  f"{patch['speedup']!r}")
+    if "latency_ms" in patch and not (isinstance(patch["latency_ms"], int | float)
+                                      and not isinstance(patch["latency_ms"], bool)
+                                      and patch["latency_ms"] >= 0):
+        raise errors.bad_request("InvalidSetting", f"latency_ms must be a number >= 0, got "
+                                 f"{patch['latency_ms']!r}")
+    if "throttling" in patch:
+        throttling.validate(patch["throttling"])
     merge(ctx.world.settings, patch)
     ctx.server.dispatcher.buckets.clear()
     ctx.server.persist()

@@ -12,13 +12,12 @@ import asyncio
 import json
 import logging
 import re
-import time
 import uuid
 from typing import Any
 
 import jwt
 
-from simulator.core import apiversions, authz, errors, faults
+from simulator.core import apiversions, authz, errors, faults, throttling
 from simulator.core.ids import key, parse, required_action
 from simulator.core.routing import HOST_SERVICES, ROUTER, Caller, Ctx, Reply, Route, Unreachable
 
@@ -28,7 +27,7 @@ log = logging.getLogger("simulator")
 class Dispatcher:
     def __init__(self, server: Any) -> None:
         self.server = server  # simulator.server.SimServer: world, issuer, endpoints
-        self.buckets: dict[tuple[str, str, str], list[float]] = {}
+        self.buckets = throttling.Buckets()
         # requests served per route ("METHOD template"), so tests and benchmarks can prove a
         # sweep lists once per subscription instead of calling once per cluster
         self.stats: dict[str, int] = {}
@@ -93,32 +92,14 @@ class Dispatcher:
         return Caller(claims["oid"], claims.get("appid"), claims["tid"], claims, token)
 
     # -- throttling ------------------------------------------------------------------------
-    def _throttle(self, ctx: Ctx, write: bool) -> dict[str, str]:
-        cfg = self.world.settings.get("throttling") or {}
-        if not cfg.get("enabled"):
-            return {}
-        sub = parse(ctx.path).subscription or "tenant"
-        kind = "writes" if write else "reads"
-        burst = float(cfg[f"{kind}_burst"])
-        rate = float(cfg[f"{kind}_per_second"])
-        bucket_key = (sub.lower(), ctx.caller.object_id if ctx.caller else "-", kind)
-        now = time.monotonic()
-        tokens, last = self.buckets.get(bucket_key, [burst, now])
-        tokens = min(burst, tokens + (now - last) * rate)
-        if tokens < 1:
-            retry = max(1, int((1 - tokens) / rate + 0.999))
-            self.buckets[bucket_key] = [tokens, now]
-            raise errors.arm_error(
-                429, "TooManyRequests",
-                f"Number of {'write' if write else 'read'} requests for subscription '{sub}' "
-                f"actor '{bucket_key[1]}' exceeded. Please try again after '{retry}' seconds "
-                "after the current request.",
-                **{"Retry-After": str(retry),
-                   f"x-ms-ratelimit-remaining-subscription-{kind}": "0"},
-            )
-        tokens -= 1
-        self.buckets[bucket_key] = [tokens, now]
-        return {f"x-ms-ratelimit-remaining-subscription-{kind}": str(int(tokens))}
+    def _throttle(self, ctx: Ctx) -> dict[str, str]:
+        try:
+            return throttling.take(self.world, self.buckets, method=ctx.method,
+                                   subscription=parse(ctx.path).subscription,
+                                   principal=ctx.caller.object_id if ctx.caller else "-")
+        except errors.CloudError:
+            self.stats["429"] = self.stats.get("429", 0) + 1
+            raise
 
     # -- authorization ---------------------------------------------------------------------
     def _authorize(self, ctx: Ctx, route: Route) -> None:
@@ -149,6 +130,11 @@ class Dispatcher:
                      body: bytes, base_url: str) -> tuple[Reply, dict[str, Any] | None]:
         path = re.sub(r"/{2,}", "/", path)
         host = headers.get("host", "")
+        latency = 0.0 if path.startswith("/_sim/") else float(
+            self.world.settings.get("latency_ms") or 0)
+        if latency > 0:
+            self.world.counters["delayed_requests"] += 1
+            await asyncio.sleep(latency / 1000)  # the network between client and cloud
         fault = self._fault(method, path, host)
         if fault:
             if fault.get("latency_ms"):
@@ -203,7 +189,7 @@ class Dispatcher:
                 )
             if ctx.api_version:
                 apiversions.check(ctx.path, ctx.api_version, world=self.world)
-            extra = self._throttle(ctx, route.write)
+            extra = self._throttle(ctx)
             self._authorize(ctx, route)
         elif route.service == "graph":
             try:

@@ -19,10 +19,14 @@ def _b64u(n: int) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
+LEEWAY = 5  # seconds of clock skew allowed on exp/nbf
+
+
 class TokenIssuer:
     """Signs and verifies tokens for one simulated tenant."""
 
     def __init__(self, key_path: Path, issuer_base: str) -> None:
+        self._verified: dict[str, dict[str, Any]] = {}  # token -> claims, signature checked
         if key_path.exists():
             key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
             assert isinstance(key, rsa.RSAPrivateKey)
@@ -82,12 +86,29 @@ class TokenIssuer:
         return token, now + lifetime
 
     def verify(self, token: str, audiences: list[str]) -> dict[str, Any]:
-        """Return the claims; raise ``jwt.PyJWTError`` when the token is not ours/valid."""
-        return jwt.decode(
+        """Return the claims; raise ``jwt.PyJWTError`` when the token is not ours/valid.
+
+        A token whose signature was verified once is remembered: later calls check only its
+        times and audience (as PyJWT does, with the same leeway), and anything that would fail
+        goes through the full decode, so the error is PyJWT's own."""
+        now = time.time()
+        known = self._verified.get(token)
+        if known is not None and known["exp"] > now - LEEWAY and \
+                known.get("nbf", 0) <= now + LEEWAY and _audience_ok(known["aud"], audiences):
+            return dict(known)
+        claims: dict[str, Any] = jwt.decode(
             token,
             self._key.public_key(),
             algorithms=["RS256"],
             audience=audiences,
             options={"require": ["exp", "aud", "tid", "oid"]},
-            leeway=5,
+            leeway=LEEWAY,
         )
+        if len(self._verified) >= 50_000:
+            self._verified.clear()
+        self._verified[token] = dict(claims)
+        return claims
+
+
+def _audience_ok(aud: Any, audiences: list[str]) -> bool:
+    return bool(set([aud] if isinstance(aud, str) else aud or []) & set(audiences))

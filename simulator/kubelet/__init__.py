@@ -80,6 +80,7 @@ def sync(world: World, cluster_key: str) -> None:
         changed = _fingerprint(world, cluster_key) != kst["fingerprint"]
         if not changed and now < kst["next_due"]:
             return
+        world.counters["kubelet_syncs"] += 1
         due = math.inf
         pods = store.objects(world, cluster_key, "pods")
         for pod in list(pods.values()):

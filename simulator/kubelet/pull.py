@@ -118,6 +118,7 @@ def evaluate(world: World, cluster: dict[str, Any], node: dict[str, Any] | None,
     from simulator.containerregistry.models import registry_for_host
     from simulator.kubelet.nodes import node_platform, pool_of
 
+    world.counters["pull_evaluations"] += 1
     profile = pool_of(cluster, node, pod)
     w = wording(cluster, profile)
     image = container.get("image") or ""

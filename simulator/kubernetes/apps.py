@@ -4,11 +4,10 @@ pods running and a fixed one replaces them. StatefulSets and DaemonSets: ``sets.
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any
 
-from simulator.core.world import World
+from simulator.core.world import World, clone
 from simulator.kubernetes import pods, sets, store
 from simulator.kubernetes.controllers import (
     active_pods,
@@ -50,9 +49,9 @@ def reconcile_replicaset(world: World, key: str, rs: dict[str, Any]) -> None:
 # -- Deployment -----------------------------------------------------------------------------------
 def _new_replicaset(world: World, key: str, dep: dict[str, Any], h: str, revision: int,
                     replicas: int) -> dict[str, Any]:
-    template = copy.deepcopy(dep["spec"]["template"])
+    template = clone(dep["spec"]["template"])
     template.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = h
-    selector = copy.deepcopy(dep["spec"]["selector"])
+    selector = clone(dep["spec"]["selector"])
     selector.setdefault("matchLabels", {})["pod-template-hash"] = h
     rs = {
         "apiVersion": "apps/v1", "kind": "ReplicaSet",

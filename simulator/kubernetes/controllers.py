@@ -4,12 +4,11 @@ controllers record (``SuccessfulCreate``, ``FailedCreate`` ...)."""
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from typing import Any
 
-from simulator.core.world import World
+from simulator.core.world import World, clone
 from simulator.kubernetes import defaults, events, pods, store
 from simulator.kubernetes.errors import CloudError
 
@@ -45,7 +44,7 @@ def create_pod(world: World, key: str, owner: dict[str, Any], template: dict[str
             "labels": {**(meta.get("labels") or {}), **(labels or {})},
             "ownerReferences": [pods.owner_ref(owner)],
         },
-        "spec": {**copy.deepcopy(template.get("spec") or {}), **(spec_extra or {})},
+        "spec": {**clone(template.get("spec") or {}), **(spec_extra or {})},
     }
     if meta.get("annotations"):
         pod["metadata"]["annotations"] = dict(meta["annotations"])

@@ -9,10 +9,9 @@ writes the rest of ``status``.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
-from simulator.core.world import World
+from simulator.core.world import World, clone
 from simulator.kubernetes import defaults, events, nodes, store
 from simulator.kubernetes.errors import already_exists, status_error
 
@@ -50,7 +49,7 @@ def namespace_exists(world: World, key: str, ns: str) -> bool:
 def create(world: World, key: str, pod: dict[str, Any], *, dry_run: bool = False
            ) -> dict[str, Any]:
     """Create a pod as the API server does (raises the server's errors)."""
-    pod = copy.deepcopy(pod)
+    pod = clone(pod)
     pod["apiVersion"], pod["kind"] = "v1", "Pod"
     meta = pod.setdefault("metadata", {})
     ns = meta.setdefault("namespace", "default")

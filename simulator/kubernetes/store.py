@@ -19,6 +19,8 @@ kubelet sees changes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import math
 import uuid
 from typing import Any
 
@@ -26,7 +28,13 @@ from simulator.core.world import World
 
 
 def rfc3339(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _rfc3339(math.floor(ts))
+
+
+@functools.lru_cache(maxsize=4096)
+def _rfc3339(seconds: int) -> str:
+    """Whole seconds, as Kubernetes writes times; cached (a fleet writes the same few)."""
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def cluster_state(world: World, cluster_key: str) -> dict[str, Any]:

@@ -97,15 +97,30 @@ def _validate_prefix(vnet: dict[str, Any], subnet: dict[str, Any]) -> None:
 
 def sync_backrefs(world: World, subnet_id: str, props: dict[str, Any] | None) -> None:
     """Mirror a subnet's references in the referenced resources' ``subnets`` lists."""
+    sid = subnet_id.lower()
     for prop, rtype in SUBNET_REFS.items():
         wanted = ((props or {}).get(prop) or {}).get("id", "").lower()
-        for doc in world.of_type(rtype):
+        # only the referenced resource and those that list the subnet now can change
+        candidates = {id(d): d for d in world.lookup(f"network:subnet-holders:{rtype.lower()}",
+                                                     rtype, _listed_subnets, sid)}
+        target = world.get(wanted) if wanted else None
+        if target is not None and target.get("type", "").lower() == rtype.lower():
+            candidates[id(target)] = target
+        for doc in candidates.values():
             lst = doc.setdefault("properties", {}).setdefault("subnets", [])
-            has = [s for s in lst if s.get("id", "").lower() == subnet_id.lower()]
+            has = [s for s in lst if s.get("id", "").lower() == sid]
             if doc["id"].lower() == wanted and not has:
                 lst.append(ref(subnet_id))
+                world.put(doc)  # re-files it in the holders index
             elif doc["id"].lower() != wanted and has:
                 doc["properties"]["subnets"] = [s for s in lst if s not in has]
+                world.put(doc)
+
+
+def _listed_subnets(doc: dict[str, Any]) -> list[str]:
+    """The subnets a resource's ``subnets`` back-references list (lower-cased ids)."""
+    return [str(s.get("id", "")).lower() for s in (doc.get("properties") or {}).get("subnets")
+            or []]
 
 
 def build_subnet(world: World, vnet: dict[str, Any], name: str, body_props: dict[str, Any]

@@ -30,7 +30,8 @@ def _response(status: str, body: str) -> bytes:
 class RegistryProxy:
     def __init__(self, server: Any, *, port: int = 0) -> None:
         self.server = server  # simulator.server.SimServer: world, port
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP so asyncio sets TCP_NODELAY on accepted connections (see SimServer._bind)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             # a restarted simulator keeps its proxy's port, so running clients still reach it
