@@ -10,8 +10,9 @@ itself and waits *before* sending, and lets ARM correct it:
 * each response's ``x-ms-ratelimit-remaining-subscription-{reads,writes,deletes}`` (and the
   ``-global-`` and ``tenant`` variants) is what ARM says is left: the local bucket never holds
   more than that, so other clients of the same subscription and principal are accounted for;
-* the header also says which bucket ARM charged an operation to (a ``POST …/list…`` action is
-  a read to ARM), and later requests of that operation are paced on that bucket;
+* the kind is ARM's: GET reads, DELETE deletes, PUT, PATCH and POST — actions such as
+  ``listClusterUserCredential`` included — writes (Azure/azure-rest-api-specs#6363), so a
+  sweep's one credential POST per cluster is paced on the writes bucket;
 * a 429's ``Retry-After`` empties the bucket until then for every thread, not only the one that
   was refused; azure-core's RetryPolicy (before this policy in the pipeline) retries it.
 
@@ -79,7 +80,6 @@ class ArmBudgetPolicy(SansIOHTTPPolicy):  # type: ignore[type-arg]
         self.budgets = {**ARM_BUDGETS, **(budgets or {})}
         self._clock, self._sleep = clock, sleep
         self._buckets: dict[tuple[str, str], _Bucket] = {}
-        self._learned: dict[tuple[str, str], str] = {}  # (method, operation) -> ARM's kind
         self._lock = threading.Lock()
         self.waited = 0.0  # seconds spent waiting for tokens, for benchmarks and reports
         self.throttled = 0  # 429s ARM answered all the same
@@ -91,14 +91,7 @@ class ArmBudgetPolicy(SansIOHTTPPolicy):  # type: ignore[type-arg]
         return m.group(1).lower() if m else "tenant"
 
     @staticmethod
-    def _operation(method: str, url: str) -> tuple[str, str]:
-        path = url.split("?", 1)[0].rstrip("/")
-        return method.upper(), path.rsplit("/", 1)[-1].lower() if method.upper() == "POST" else ""
-
-    def _kind(self, method: str, url: str) -> str:
-        learned = self._learned.get(self._operation(method, url))
-        if learned:
-            return learned
+    def _kind(method: str) -> str:
         m = method.upper()
         if m in ("GET", "HEAD", "OPTIONS"):
             return "reads"
@@ -113,7 +106,7 @@ class ArmBudgetPolicy(SansIOHTTPPolicy):  # type: ignore[type-arg]
     # -- the policy -------------------------------------------------------------------------
     def on_request(self, request: PipelineRequest) -> None:  # type: ignore[type-arg]
         http = request.http_request
-        scope, kind = self._scope(http.url), self._kind(http.method, http.url)
+        scope, kind = self._scope(http.url), self._kind(http.method)
         while True:
             with self._lock:
                 now = self._clock()
@@ -143,17 +136,16 @@ class ArmBudgetPolicy(SansIOHTTPPolicy):  # type: ignore[type-arg]
                     remaining = float(value)
                 except ValueError:
                     continue
-                kind = m.group(3).lower()
-                if not m.group(2):  # the principal's own bucket names the kind ARM charged
-                    self._learned[self._operation(http.method, http.url)] = kind
-                b = self._bucket(scope, kind, now)
+                # the principal's bucket and the global one (shared with every principal):
+                # a request needs a token in both, so the local bucket holds the lesser
+                b = self._bucket(scope, m.group(3).lower(), now)
                 b.refill(now)
                 # what ARM has left, less what is on its way and may not be counted yet
                 b.tokens = min(b.tokens, remaining - b.in_flight)
             if answer.status_code == 429:
                 self.throttled += 1
                 retry = _retry_after(answer.headers.get("Retry-After"))
-                b = self._bucket(scope, self._kind(http.method, http.url), now)
+                b = self._bucket(scope, self._kind(http.method), now)
                 b.tokens = 0.0
                 b.blocked_until = max(b.blocked_until, now + retry)
 

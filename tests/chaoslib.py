@@ -97,7 +97,7 @@ def lost_findings(summary: dict[str, Any], expected: dict[str, str]) -> list[str
             continue
         if r.get("error"):
             continue  # reported: could not be diagnosed, and why
-        errs = [f for f in r["findings"] if f["status"] == "ERROR" and f.get("reason")]
+        errs = [f for f in r["findings"] if f["status"] == "error" and f.get("reason")]
         if r["failing_pods"] and errs:
             continue  # reported: the pods fail, and which check could not determine why
         seen = [(f["check"], f["status"], f["summary"][:200]) for f in r["findings"]
