@@ -231,6 +231,43 @@ def test_a_run_still_going_is_not_a_gap_yet() -> None:
     assert (report["intact"], report["complete"], report["open_runs"]) == (True, True, ["run-a"])
 
 
+def test_a_change_of_a_killed_run_is_judged_by_the_run_that_met_its_plan_again() -> None:
+    # given a run killed after its change and before its verification (a later run found it
+    # crashed), and the next run on the cluster meeting the same plan and verifying it
+    from tasks import audit
+    from tasks.audit import Kind
+    from tests.auditlib import CLUSTER
+
+    write_run("run-killed", verify=False, end=False)
+    audit.record(Kind.CRASHED, {"reason": "the process was killed"}, run_id="run-killed",
+                 cluster=CLUSTER)
+    write_run("run-next")
+    # when verified, then the killed run's change is complete: its plan was verified after it
+    got = pullfix("audit", "verify", "-o", "json")
+    assert got.returncode == 0, got.stdout + got.stderr
+    assert json.loads(got.stdout)["complete"] is True
+
+
+def test_a_change_rolled_back_is_judged_and_one_never_judged_is_named() -> None:
+    # given a change whose verification could not be read and which was rolled back, and
+    # another plan's change nobody verified or rolled back
+    from tasks import audit
+    from tasks.audit import Kind
+    from tests.auditlib import CLUSTER
+
+    write_run("run-a", verify=False, end=False)
+    audit.record(Kind.ROLLBACK, {"plan_hash": "a1" * 32, "fix": "grant-pull-role",
+                                 "reason": "verification could not be read"},
+                 run_id="run-a", cluster=CLUSTER)
+    audit.record(Kind.RUN_ENDED, {"counts": {"rolled_back": 1}}, run_id="run-a", cluster=CLUSTER)
+    write_run("run-b", verify=False, plan_hash="b2" * 32)
+    # when verified, then only the never-judged change is a gap
+    got = pullfix("audit", "verify", "-o", "json")
+    assert got.returncode == 1
+    assert [(g["run_id"], g["missing"]) for g in json.loads(got.stdout)["gaps"]] == [
+        ("run-b", ["verification"])]
+
+
 def _rows() -> list[tuple[int, str, str, str, str, str, str, str]]:
     import sqlite3
 

@@ -147,8 +147,9 @@ def completeness(records: Iterable[Record]) -> tuple[list[Gap], list[str]]:
     """(gaps, runs still open). Every applied change (``change`` or ``reconciled`` with
     ``applied``) needs, linked by run id and plan hash: the run's ``evidence``, a ``plan``, a
     ``decision`` and — when the decision was sign-off — an ``approval``, all written before
-    the change's intent; and a ``verification`` after it (by the run, or by the run that
-    reconciled it). Changes of runs that have not ended yet are left out (they may still be
+    the change's intent; and a ``verification`` or ``rollback`` of its plan on its cluster
+    after it (by the run, the run that reconciled it, or a later run of the same plan).
+    Changes of runs that have not ended yet are left out (they may still be
     verified); their run ids are returned so the caller can say so."""
     recs = list(records)
     ended = {r.run_id for r in recs if r.kind in (Kind.RUN_ENDED, Kind.CRASHED)}
@@ -160,6 +161,13 @@ def completeness(records: Iterable[Record]) -> tuple[list[Gap], list[str]]:
         plan_hash = r.payload.get("plan_hash")
         if isinstance(plan_hash, str):
             linked.setdefault((r.run_id, plan_hash), []).append(r)
+    # a change is judged by a verification of its plan, or by its rollback, after it: by its
+    # own run, or — when the run died between the change and its verification — by the run
+    # that reconciled it or the later run that met the same plan on the cluster and verified it
+    judged: dict[str, list[Record]] = {}
+    for r in recs:
+        if r.kind in (Kind.VERIFICATION, Kind.ROLLBACK) and isinstance(r.payload.get("plan_hash"), str):
+            judged.setdefault(r.payload["plan_hash"], []).append(r)
     gaps: list[Gap] = []
     open_runs: set[str] = set()
     for r in recs:
@@ -180,9 +188,7 @@ def completeness(records: Iterable[Record]) -> tuple[list[Gap], list[str]]:
         if any(x.kind == Kind.DECISION and x.payload.get("outcome") == SIGN_OFF for x in mine) \
                 and Kind.APPROVAL not in kinds:
             missing.append("approval")
-        checkers = {r.run_id, str(data.get("reconciled_by", ""))}
-        if not any(x.kind == Kind.VERIFICATION and x.seq > before
-                   for run in checkers for x in linked.get((run, plan_hash), [])):
+        if not any(x.seq > before and x.cluster == r.cluster for x in judged.get(plan_hash, [])):
             missing.append("verification")
         if missing:
             gaps.append(Gap(seq=r.seq, run_id=r.run_id, cluster=r.cluster,
