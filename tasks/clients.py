@@ -7,9 +7,6 @@ building a client per pod.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import ssl
 import threading
 from collections.abc import Callable, Mapping
@@ -35,13 +32,6 @@ T = TypeVar("T")
 
 def _ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=ca_bundle) if ca_bundle else ssl.create_default_context()
-
-
-def raw_json(chunks: Any) -> Any:
-    """The JSON of a response an azure-mgmt operation returned with ``stream=True`` (an
-    iterator of bytes, whatever the SDK's annotation says): the same
-    call, pipeline and policies, without decoding into models what is read as plain data."""
-    return json.loads(b"".join(chunks))
 
 
 def build_credential(profile: CloudProfile) -> TokenCredential:
@@ -163,7 +153,7 @@ class Clients:
 
         aks = self.arm(ContainerServiceClient, subscription_id)
         if document is None:
-            document = raw_json(aks.managed_clusters.get(resource_group, cluster, stream=True))
+            document = aks.managed_clusters.get(resource_group, cluster)
         path = access_path(document)
         api: Any = None
         if path is AccessPath.RUN_COMMAND:
@@ -199,17 +189,10 @@ class Clients:
 
         from tasks.kubeconfig import parse_kubeconfig
 
-        # the raw CredentialResults (one kubeconfig is all pullfix reads of it)
-        creds = raw_json(aks.managed_clusters.list_cluster_user_credentials(
-            resource_group, cluster, stream=True))
-        kubeconfigs = creds.get("kubeconfigs") or []
-        if not kubeconfigs:
+        creds = aks.managed_clusters.list_cluster_user_credentials(resource_group, cluster)
+        if not creds.kubeconfigs:
             raise LookupError(f"cluster {cluster} returned no kubeconfig")
-        try:
-            value = base64.b64decode(kubeconfigs[0].get("value") or "", validate=True)
-        except (binascii.Error, ValueError):
-            raise LookupError(f"cluster {cluster} returned a kubeconfig that is not base64") from None
-        doc = parse_kubeconfig(value, cluster=cluster)
+        doc = parse_kubeconfig(creds.kubeconfigs[0].value, cluster=cluster)
         if not entra:
             return k8s_config.new_client_from_config_dict(doc)
         for user in doc.get("users") or []:

@@ -15,7 +15,7 @@ from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.containerregistry import ContainerRegistryManagementClient
 from azure.mgmt.containerservice import ContainerServiceClient
 
-from tasks.clients import Clients, raw_json
+from tasks.clients import Clients
 from tasks.contract import ClusterRef
 from tasks.inventory import subscriptions
 from tasks.kube_access import KubeAccess
@@ -78,29 +78,25 @@ class Reads:
                 self._memo.setdefault(("cluster-json", cluster_id.lower()), doc)
 
     def cluster_document(self, ref: ClusterRef) -> Any:
-        """The cluster's ARM document (JSON, or the model a fleet list returned): read once,
-        and enough to choose how to reach it; only a failing cluster's checks need it as a
-        model (:meth:`cluster`)."""
-        return self.memo(("cluster-json", ref.id.lower()), lambda: raw_json(self.clients.arm(
+        """The cluster's ARM document (a ManagedCluster: a mapping in ARM's JSON layout), read
+        once — or taken from the fleet list that already returned it (:meth:`seed_clusters`).
+
+        Read without ``stream=True``: the body is then read inside azure-core's pipeline, so a
+        connection dropped mid-answer is retried like any other (a streamed body is read after
+        the retry policy has returned)."""
+        return self.memo(("cluster-json", ref.id.lower()), lambda: self.clients.arm(
             ContainerServiceClient, ref.subscription_id).managed_clusters.get(
-                ref.resource_group, ref.name, stream=True)))
+                ref.resource_group, ref.name))
 
     def cluster(self, ref: ClusterRef) -> Any:
-        """The ManagedCluster model, made from the same read (the model is a mapping over the
-        REST JSON)."""
-        from azure.mgmt.containerservice.models import ManagedCluster
-
-        def load() -> Any:
-            doc = self.cluster_document(ref)
-            return doc if isinstance(doc, ManagedCluster) else ManagedCluster(doc)
-        return self.memo(("cluster", ref.id.lower()), load)
+        return self.cluster_document(ref)
 
     def forget_cluster(self, ref: ClusterRef) -> None:
         """Drop what was read for one cluster (its documents and its Kubernetes client) once
         its diagnosis is made, so a fleet sweep's memory stays bounded by its concurrency, not
         its size. Fleet-wide reads (registries, role assignments of a registry) stay."""
         with self._guard:
-            for key in (("cluster-json", ref.id.lower()), ("cluster", ref.id.lower())):
+            for key in (("cluster-json", ref.id.lower()),):
                 self._memo.pop(key, None)
                 self._locks.pop(key, None)
         self.clients.release_kube(ref.subscription_id, ref.resource_group, ref.name)

@@ -171,7 +171,8 @@ def test_a_scenario_path_that_is_a_directory_is_a_scenario_error(tmp_path: Path)
 def test_a_malformed_fleet_spec_is_a_scenario_error() -> None:
     with pytest.raises(ScenarioError) as info:
         read_scenario("fleet:lots")
-    assert str(info.value) == "fleet spec 'lots' is not SxC[:SEED] (for example 3x4:7)"
+    assert str(info.value) == ("fleet spec 'lots' is not SxC[:SEED][?pods=N&failing=F] (for "
+                               "example 3x4:7 or 1x1000:7?pods=20&failing=0.05)")
 
 
 def test_every_built_in_scenario_is_inside_the_limits() -> None:
