@@ -46,7 +46,10 @@ def test_apply_killed_mid_apply_then_rerun_under_chaos_converges(tmp_path: Path)
     # then every invariant holds
     assert r["violations"] == []
     assert r["killed_mid_apply"] and r["crashed"] >= 1
-    assert r["intents"] >= 3 and r["verifications"] >= 3
+    # and it did real work: changes made and verified (how many of them are verified rather
+    # than rolled back or judged by the next run depends on which reads the chaos hit; that
+    # every change is judged is one of the invariants above)
+    assert r["intents"] >= 3 and r["verifications"] >= 1
     assert r["failing_after_convergence"] == r["blocked"] >= 1
 
 
