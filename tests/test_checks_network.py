@@ -105,3 +105,27 @@ def test_a_network_read_that_keeps_failing_is_an_error_not_a_pass(sim: Sim) -> N
     finally:
         sim.clear_faults()
     assert f.status == Status.ERROR and "503" in (f.reason or ""), f
+
+
+@pytest.mark.scenario("missing-pull-role")
+def test_a_registry_without_private_link_costs_no_private_endpoint_listing(sim: Sim) -> None:
+    # given a Standard registry with no private endpoint connection (ARM says so in its
+    # privateEndpointConnections), and a subscription that holds no private endpoint
+    sim.control("DELETE", "stats")
+    # when every network check runs on its failing pods
+    found = failing(sim, NETWORK)
+    # then none fails, and no subscription's private endpoints were listed to find out
+    assert found == {}
+    listed = [k for k in sim.stats() if "privateEndpoints" in k]
+    assert listed == [], listed
+
+
+@pytest.mark.scenario("private-dns-zone-not-linked")
+def test_a_registry_with_private_link_still_lists_its_endpoints(sim: Sim) -> None:
+    # given a Premium registry whose private endpoint connection is Approved
+    sim.control("DELETE", "stats")
+    # when the network checks run
+    found = failing(sim, NETWORK)
+    # then its endpoints were listed, and the unlinked zone is found through them
+    assert "private-dns-zone-linked" in found
+    assert any("privateEndpoints" in k for k in sim.stats())

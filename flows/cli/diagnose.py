@@ -150,6 +150,9 @@ def register(app: typer.Typer) -> None:
         clients = Clients()
         clients.credential.get_token(clients.profile.arm_scope)
         resolve_subscriptions(Reads(clients), subscription)
+        from flows.heap import settle
+
+        settle()  # start-up's imports are done: the collector leaves them alone from here
         with Progress(f"fleet sweep ({mode})") as progress:
             sweep_mod.PROGRESS = lambda done, total, name: progress.count(
                 done, total, f"diagnosed {name}")

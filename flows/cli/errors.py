@@ -137,6 +137,9 @@ class PullfixGroup(TyperGroup):
     exit code (see the module docstring)."""
 
     def invoke(self, ctx: Any) -> Any:
+        from flows.heap import freeze_at_exit
+
+        freeze_at_exit()
         try:
             return super().invoke(ctx)
         except (typer.Exit, TyperException, Abort, KeyboardInterrupt):

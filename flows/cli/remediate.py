@@ -89,7 +89,10 @@ def register(app: typer.Typer) -> None:
 
         load_policy(policy)
         ref = resolve_cluster(Reads(Clients()), cluster)
+        from flows.heap import settle
         from flows.remediate import remediate_cluster
+
+        settle()
 
         with Progress(f"remediating {ref.name} under {policy}") as progress:
             watch = _Watch(progress, ref.id)
