@@ -118,11 +118,15 @@ class Clients:
         with self._lock:
             if "graph" not in self._cache:
                 import httpx
-                from kiota_authentication_azure.azure_identity_authentication_provider import (
-                    AzureIdentityAuthenticationProvider,
-                )
-                from msgraph import GraphRequestAdapter, GraphServiceClient
-                from msgraph_core import GraphClientFactory
+
+                from tasks.lazy import importing
+
+                with importing():  # msgraph-sdk: the largest import pullfix makes
+                    from kiota_authentication_azure.azure_identity_authentication_provider import (
+                        AzureIdentityAuthenticationProvider,
+                    )
+                    from msgraph import GraphRequestAdapter, GraphServiceClient
+                    from msgraph_core import GraphClientFactory
 
                 host = self.profile.graph_endpoint.split("://", 1)[1].split("/")[0].split(":")[0]
                 auth = AzureIdentityAuthenticationProvider(

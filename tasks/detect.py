@@ -18,6 +18,7 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from tasks.contract import ClusterRef, FailingPod, WorkloadRef
+from tasks.lazy import importing
 from tasks.reads import Reads
 
 PULL_FAILURES = ("ErrImagePull", "ImagePullBackOff")
@@ -78,7 +79,8 @@ def _cannot_pull(pod: dict[str, Any]) -> bool:
 
 def failing_pods(reads: Reads, ref: ClusterRef) -> list[FailingPod]:
     api = reads.kube(ref)
-    core, apps, batch = k8s.CoreV1Api(api), k8s.AppsV1Api(api), k8s.BatchV1Api(api)
+    with importing():  # the client's API modules load on first use (≈ 1 s with their models)
+        core, apps, batch = k8s.CoreV1Api(api), k8s.AppsV1Api(api), k8s.BatchV1Api(api)
     broken = [p for p in _list_all(core.list_pod_for_all_namespaces) if _cannot_pull(p)]
     if not broken:
         return []

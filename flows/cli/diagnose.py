@@ -91,15 +91,18 @@ def register(app: typer.Typer) -> None:
         """Diagnose one cluster: failing pods, why, evidence, and the fix each would get.
 
         Exit 1 when pods fail to pull (or the cluster could not be diagnosed)."""
-        quiet_prefect()
-        from tasks.clients import Clients
-        from tasks.reads import Reads
-        from tasks.resolve import resolve_cluster
+        from flows.heap import starting
 
-        # resolve before starting Prefect: a typo gets its one-line answer at once
-        ref = resolve_cluster(Reads(Clients()), cluster)
-        from flows.cli.progress import Progress
-        from flows.diagnose import diagnose_cluster_flow
+        with starting():
+            quiet_prefect()
+            from tasks.clients import Clients
+            from tasks.reads import Reads
+            from tasks.resolve import resolve_cluster
+
+            # resolve before starting Prefect: a typo gets its one-line answer at once
+            ref = resolve_cluster(Reads(Clients()), cluster)
+            from flows.cli.progress import Progress
+            from flows.diagnose import diagnose_cluster_flow
 
         with Progress(f"diagnosing {ref.name}"):
             result = diagnose_cluster_flow(cluster=ref.id, namespace=namespace)
@@ -131,28 +134,28 @@ def register(app: typer.Typer) -> None:
         quiet_prefect()
         if report is not None:
             _check_report_target(report)
-        import flows.sweep as sweep_mod
-        from flows.cli.progress import Progress, describe_record, follow_audit
-        from tasks.clients import Clients
-        from tasks.reads import Reads
-        from tasks.resolve import resolve_subscriptions
+        from flows.heap import starting
 
-        if mode not in sweep_mod.MODES:
-            fail(f"unknown mode '{mode}'; valid: {', '.join(sweep_mod.MODES)}")
-        if mode == "apply":
-            from policies.model import load_policy
+        with starting():
+            import flows.sweep as sweep_mod
+            from flows.cli.progress import Progress, describe_record, follow_audit
+            from tasks.clients import Clients
+            from tasks.reads import Reads
+            from tasks.resolve import resolve_subscriptions
 
-            if not policy:
-                fail("--mode apply needs --policy FILE (e.g. policies/default.yaml)")
-            load_policy(policy)
-        # before starting Prefect: a missing credential or a wrong subscription gets its
-        # one-line answer at once, not a flow run's traceback
-        clients = Clients()
-        clients.credential.get_token(clients.profile.arm_scope)
-        resolve_subscriptions(Reads(clients), subscription)
-        from flows.heap import settle
+            if mode not in sweep_mod.MODES:
+                fail(f"unknown mode '{mode}'; valid: {', '.join(sweep_mod.MODES)}")
+            if mode == "apply":
+                from policies.model import load_policy
 
-        settle()  # start-up's imports are done: the collector leaves them alone from here
+                if not policy:
+                    fail("--mode apply needs --policy FILE (e.g. policies/default.yaml)")
+                load_policy(policy)
+            # before starting Prefect: a missing credential or a wrong subscription gets its
+            # one-line answer at once, not a flow run's traceback
+            clients = Clients()
+            clients.credential.get_token(clients.profile.arm_scope)
+            resolve_subscriptions(Reads(clients), subscription)
         with Progress(f"fleet sweep ({mode})") as progress:
             sweep_mod.PROGRESS = lambda done, total, name: progress.count(
                 done, total, f"diagnosed {name}")

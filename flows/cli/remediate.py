@@ -80,19 +80,20 @@ def register(app: typer.Typer) -> None:
         """Diagnose one cluster and apply what the policy allows (waiting for sign-offs).
 
         Exit 0 when its pods pull, 1 when it is left unhealed."""
-        quiet_prefect()
-        from flows.cli.progress import Progress, follow_audit
-        from policies.model import load_policy
-        from tasks.clients import Clients
-        from tasks.reads import Reads
-        from tasks.resolve import resolve_cluster
+        from flows.heap import starting
 
-        load_policy(policy)
-        ref = resolve_cluster(Reads(Clients()), cluster)
-        from flows.heap import settle
-        from flows.remediate import remediate_cluster
+        with starting():
+            quiet_prefect()
+            from flows.cli.progress import Progress, follow_audit
+            from policies.model import load_policy
+            from tasks.clients import Clients
+            from tasks.reads import Reads
+            from tasks.resolve import resolve_cluster
 
-        settle()
+            load_policy(policy)
+            ref = resolve_cluster(Reads(Clients()), cluster)
+            from flows.remediate import remediate_cluster
+
 
         with Progress(f"remediating {ref.name} under {policy}") as progress:
             watch = _Watch(progress, ref.id)

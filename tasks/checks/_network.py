@@ -27,13 +27,19 @@ if TYPE_CHECKING:
 def _network_client() -> type[NetworkManagementClient]:
     """The SDK class, imported when a network check first runs: azure-mgmt-network is the
     largest SDK pullfix uses, and a sweep of healthy clusters never needs it."""
-    from azure.mgmt.network import NetworkManagementClient
+    from tasks.lazy import importing
+
+    with importing():
+        from azure.mgmt.network import NetworkManagementClient
 
     return NetworkManagementClient
 
 
 def _dns_client() -> type[PrivateDnsManagementClient]:
-    from azure.mgmt.privatedns import PrivateDnsManagementClient
+    from tasks.lazy import importing
+
+    with importing():
+        from azure.mgmt.privatedns import PrivateDnsManagementClient
 
     return PrivateDnsManagementClient
 

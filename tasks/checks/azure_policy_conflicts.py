@@ -82,7 +82,10 @@ def matches(cond: dict[str, Any], state: dict[str, Any]) -> bool:
 
 
 def _assignments(reads: Reads, registry_id: str) -> list[tuple[Any, Any]]:
-    from azure.mgmt.resource.policy import PolicyClient
+    from tasks.lazy import importing
+
+    with importing():
+        from azure.mgmt.resource.policy import PolicyClient
     p = parse_id(registry_id)
     client = reads.clients.arm(PolicyClient, p["subscription"])
     read = guarded(f"policy assignments for {registry_id}",

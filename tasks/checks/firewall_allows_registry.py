@@ -43,7 +43,10 @@ def firewall_allows_registry(target: Target, reads: Reads) -> Finding:
 
 
 def _policy_groups(reads: Reads, fw: Any) -> list[dict[str, Any]]:
-    from azure.mgmt.network import NetworkManagementClient
+    from tasks.lazy import importing
+
+    with importing():
+        from azure.mgmt.network import NetworkManagementClient
     pol = fw.firewall_policy.id if fw.firewall_policy else None
     if not pol:
         return []

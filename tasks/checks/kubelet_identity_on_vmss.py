@@ -32,7 +32,10 @@ NAME = "kubelet-identity-on-vmss"
                     "Microsoft.Compute/virtualMachineScaleSets/read"),
        categories=(Category.UNAUTHORIZED,), cluster_wide=True)
 def kubelet_identity_on_vmss(target: Target, reads: Reads) -> Finding:
-    from azure.mgmt.compute import ComputeManagementClient
+    from tasks.lazy import importing
+
+    with importing():
+        from azure.mgmt.compute import ComputeManagementClient
     def result(status: Status, summary: str, *evidence: Evidence, **kw: object) -> Finding:
         return Finding(check=NAME, status=status, summary=summary, group=Group.IDENTITY,
                        evidence=evidence, **kw)  # type: ignore[arg-type]

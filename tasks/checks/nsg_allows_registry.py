@@ -40,7 +40,10 @@ def nsg_allows_registry(target: Target, reads: Reads) -> Finding:
 
 
 def _judge(target: Target, reads: Reads) -> Finding:
-    from azure.mgmt.network import NetworkManagementClient
+    from tasks.lazy import importing
+
+    with importing():
+        from azure.mgmt.network import NetworkManagementClient
     reg = net.registry(reads, target)
     if reg is None:
         return not_applicable(NAME, GROUP, "the image is not in a registry pullfix can see")

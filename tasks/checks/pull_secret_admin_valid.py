@@ -36,7 +36,10 @@ REGENERATE = "Microsoft.ContainerRegistry/registries/regenerateCredential/action
 
 
 def last_regeneration(reads: Reads, registry_id: str) -> Evidence:
-    from azure.mgmt.monitor import MonitorManagementClient
+    from tasks.lazy import importing
+
+    with importing():
+        from azure.mgmt.monitor import MonitorManagementClient
     sub = parse_id(registry_id)["subscription"]
     since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=90)).strftime("%Y-%m-%dT%H:%M:%SZ")
     source = f"ARM GET /subscriptions/{sub}/providers/Microsoft.Insights/eventtypes/management/values"
