@@ -29,13 +29,16 @@ def _print_records(summary: dict[str, Any]) -> None:
 
 class _Watch:
     """Progress of one remediation: its audit records as lines, and — from the Prefect run's
-    state — each sign-off it waits for, with the exact commands that answer it."""
+    state — each sign-off it waits for, with the exact commands that answer it. The run's
+    state is read only once a decision has asked for a sign-off (the flow pauses only then):
+    a remediation the policy lets through costs the Prefect server no read per second."""
 
     def __init__(self, progress: Any, cluster_id: str) -> None:
         self.progress = progress
         self.cluster_id = cluster_id.lower()
         self.run_id = ""
         self.announced: set[str] = set()
+        self.sign_off_asked = False
 
     def record(self, rec: Any) -> None:
         from flows.cli.progress import describe_record
@@ -46,6 +49,8 @@ class _Watch:
             self.run_id = rec.run_id
         if self.run_id and rec.run_id != self.run_id:
             return
+        if rec.kind == "decision" and rec.payload.get("outcome") == "sign-off":
+            self.sign_off_asked = True
         text = describe_record(rec)
         if text:
             self.progress.line(text)
@@ -57,7 +62,7 @@ class _Watch:
 
         from flows.cli.signoff import _state, pause_description, waiting_line
 
-        if not self.run_id:
+        if not self.run_id or not self.sign_off_asked:
             return
         state = _state(UUID(self.run_id))
         if state is None or state.type != StateType.PAUSED or str(state.id) in self.announced:
