@@ -107,6 +107,7 @@ def measure(*, scenario: str, speedup: float, runs: int, timeout: float) -> dict
         tmp = Path(tmp_s)
         scenario_file = _world(scenario, speedup, tmp)
         _cluster(scenario_file)  # one cluster, or say so before serving anything
+        (tmp / "prefect").mkdir()
         with prefect_server(workdir=tmp / "prefect") as server:
             results = [one_run(scenario_file, api_url=server.api_url, workdir=tmp / f"run{i}",
                                timeout=timeout) for i in range(runs)]
