@@ -82,7 +82,9 @@ def test_fix_lifecycle(fix: str, sim_pool: Any, tmp_path: Any) -> None:
 
         target = diagnosis.targets[0]
         plan = None
-        for _ in range(30):  # pods qualify once they wait out a back-off (ImagePullBackOff)
+        # pods qualify in the second half of a back-off (ImagePullBackOff); a pooled world's
+        # pods may already back off 300 s, so look for up to a whole back-off (120 x 3 s)
+        for _ in range(120):
             plan = RestartFailingPods().plan(target, diagnosis.findings[0], Reads(sim.clients()))
             if plan is not None:
                 break

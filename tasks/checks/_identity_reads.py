@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kiota_abstractions.api_error import APIError
-from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
+from tasks import kube
 from tasks.checks._rbac import guarded
 from tasks.contract import Target
 from tasks.reads import Reads
@@ -122,20 +122,22 @@ def pull_creds(reads: Reads, target: Target) -> list[PullCred]:
     pod, host = target.pod, (target.registry_host or "").lower()
     if pod is None or not host:
         return []
-    api = k8s.CoreV1Api(guarded(
+    api = guarded(
         f"the user kubeconfig of {target.cluster.id}",
         "Microsoft.ContainerService/managedClusters/listClusterUserCredential/action",
-        "Azure Kubernetes Service Cluster User Role")(lambda: reads.kube(target.cluster)))
+        "Azure Kubernetes Service Cluster User Role")(lambda: reads.kube(target.cluster))
+    ns = pod.namespace
     names = list(pod.image_pull_secrets)
     if not names and pod.service_account:
-        sa = _k8s(reads, target, ("sa", pod.namespace, pod.service_account), lambda: api
-                  .read_namespaced_service_account(pod.service_account, pod.namespace))
-        names = [r.name for r in (sa.image_pull_secrets if sa else None) or []]
+        account = pod.service_account
+        sa = _k8s(reads, target, ("sa", ns, account), lambda: kube.get(
+            api, kube.path("api", "v1", "namespaces", ns, "serviceaccounts", account)))
+        names = [str(r.get("name") or "") for r in (sa or {}).get("imagePullSecrets") or []]
     out = []
     for name in names:
-        secret = _k8s(reads, target, ("secret", pod.namespace, name),
-                      lambda name=name: api.read_namespaced_secret(name, pod.namespace))
-        data = (secret.data if secret else None) or {}
+        secret = _k8s(reads, target, ("secret", ns, name), lambda name=name: kube.get(
+            api, kube.path("api", "v1", "namespaces", ns, "secrets", name)))
+        data = (secret or {}).get("data") or {}
         try:
             if ".dockerconfigjson" in data:
                 auths = json.loads(base64.b64decode(data[".dockerconfigjson"])).get("auths", {})

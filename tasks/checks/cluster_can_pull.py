@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
+from tasks import kube
 from tasks.checks._reasons import no_pod
 from tasks.contract import Evidence, Finding, Group, Status, Target
 from tasks.detect import PULL_FAILURES
@@ -30,26 +30,29 @@ NAME = "cluster-can-pull"
 GROUP = Group.IDENTITY
 
 
-def _status(pod: Any, container: str) -> Any | None:
-    for st in (pod.status.init_container_statuses or []) + (pod.status.container_statuses or []):
-        if st.name == container:
-            return st
+def _status(pod: dict[str, Any], container: str) -> dict[str, Any] | None:
+    status = pod.get("status") or {}
+    for st in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
+        if st.get("name") == container:
+            return st  # type: ignore[no-any-return]
     return None
 
 
-def _pulled(st: Any | None) -> bool:
+def _pulled(st: dict[str, Any] | None) -> bool:
     if st is None:
         return False
-    waiting = st.state.waiting if st.state else None
-    if waiting and waiting.reason in PULL_FAILURES:
+    state = st.get("state") or {}
+    waiting = state.get("waiting") or {}
+    if waiting.get("reason") in PULL_FAILURES:
         return False
-    return bool(st.image_id) or bool(st.state and (st.state.running or st.state.terminated))
+    return bool(st.get("imageID")) or bool(state.get("running") or state.get("terminated"))
 
 
-def _owned_by(pod: Any, workload: str) -> bool:
-    for ref in pod.metadata.owner_references or []:
+def _owned_by(pod: dict[str, Any], workload: str) -> bool:
+    for ref in (pod.get("metadata") or {}).get("ownerReferences") or []:
         # Deployment → ReplicaSet <name>-<hash>; CronJob → Job <name>-<n>; others own directly
-        if ref.controller and (ref.name == workload or ref.name.startswith(workload + "-")):
+        name = ref.get("name") or ""
+        if ref.get("controller") and (name == workload or name.startswith(workload + "-")):
             return True
     return False
 
@@ -60,17 +63,18 @@ def pod_pulls_now(reads: Reads, target: Target) -> bool:
     pod = target.pod
     if pod is None:
         return True
-    core = k8s.CoreV1Api(reads.kube(target.cluster))
+    api = reads.kube(target.cluster)
     try:
-        live = core.read_namespaced_pod(pod.name, pod.namespace)
-        if live.metadata is not None and live.metadata.uid == pod.uid:
+        live = kube.get(api, kube.path("api", "v1", "namespaces", pod.namespace, "pods", pod.name))
+        if (live.get("metadata") or {}).get("uid") == pod.uid:
             return _pulled(_status(live, pod.container))
     except ApiException as exc:
         if exc.status != 404:
             raise
     if pod.workload is None:
         return False
-    mates = [p for p in core.list_namespaced_pod(pod.namespace).items
+    mates = [p for p in kube.list_all(api, kube.path("api", "v1", "namespaces", pod.namespace,
+                                                     "pods"))
              if _owned_by(p, pod.workload.name)]
     return bool(mates) and all(_pulled(_status(p, pod.container)) for p in mates)
 

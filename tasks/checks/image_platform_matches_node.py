@@ -16,8 +16,7 @@ Fix: ``set-os-node-selector`` (patch the owning workload's nodeSelector to a mat
 
 from __future__ import annotations
 
-from kubernetes import client as k8s
-
+from tasks import kube
 from tasks.checks import _images as img
 from tasks.checks._reasons import CannotRead, error, no_pod, not_applicable, read
 from tasks.contract import Category, Evidence, Finding, Group, Status, Target
@@ -34,11 +33,11 @@ def _pools(reads: Reads, target: Target) -> dict[str, tuple[str, str]]:
     """pool → (os, arch) from the nodes' labels (what the scheduler sees)."""
     def load() -> dict[str, tuple[str, str]]:
         nodes = read(f"list nodes of {target.cluster.name}", "Azure Kubernetes Service Cluster "
-                     "User Role and read access to nodes", lambda: k8s.CoreV1Api(
-                         reads.kube(target.cluster)).list_node().items)
+                     "User Role and read access to nodes", lambda: kube.list_all(
+                         reads.kube(target.cluster), "/api/v1/nodes"))
         out = {}
         for n in nodes:
-            lb = (n.metadata.labels if n.metadata else None) or {}
+            lb = (n.get("metadata") or {}).get("labels") or {}
             pool = lb.get("kubernetes.azure.com/agentpool") or lb.get("agentpool") or "?"
             out[pool] = (lb.get("kubernetes.io/os", ""), lb.get("kubernetes.io/arch", ""))
         return out
