@@ -22,19 +22,21 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from tasks.lazy import importing
+
 _registered = False
 
 
 @contextmanager
 def starting() -> Iterator[None]:
-    """A command's start-up (its imports, its first reads): no collections inside; what it
-    built is then frozen out of the collector's sight and collections resume."""
-    gc.disable()
+    """A command's start-up (its imports, its first reads): no collections inside (as for a
+    mid-run SDK import, :func:`tasks.lazy.importing`); what it built is then frozen out of the
+    collector's sight, and collections resume."""
     try:
-        yield
+        with importing():
+            yield
     finally:
         gc.freeze()
-        gc.enable()
 
 
 def freeze_at_exit() -> None:

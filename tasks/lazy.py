@@ -1,8 +1,8 @@
-"""Importing a heavy SDK mid-run — the network, compute, policy, monitor and Graph SDKs and the
-Kubernetes client's API modules load when a check first needs them — without the cyclic
-collector's passes: an import builds tens of thousands of long-lived objects, and each
-allocation threshold it crosses triggers a collection over a heap that is mostly those objects
-(≈ 40 % of an SDK's import time on this machine kind). Collections resume as they were;
+"""Importing a heavy SDK mid-run — the network, compute, policy, monitor and Graph SDKs load
+when a check first needs them — without the cyclic collector's passes: an import builds tens
+of thousands of long-lived objects, and each allocation threshold it crosses triggers a
+collection over a heap that is mostly those objects (≈ 40 % of an SDK's import time on this
+machine kind). Collections resume as they were;
 reference counting frees as usual inside. See ``flows.heap`` for the command's start-up."""
 
 from __future__ import annotations
