@@ -28,6 +28,9 @@ from tasks.kube_access import (
 from tasks.ratelimit import ArmBudgetPolicy, Budget
 
 T = TypeVar("T")
+# azure-core's retryable methods (RetryPolicy's default) plus POST, for the POST actions that
+# only read (listClusterUserCredential): a lost answer is asked for again
+READ_ACTION_RETRY = frozenset({"HEAD", "GET", "PUT", "DELETE", "OPTIONS", "TRACE", "POST"})
 
 
 def _ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
@@ -191,17 +194,21 @@ class Clients:
         refreshed before each request — no kubelogin binary."""
         from kubernetes import config as k8s_config
 
+        from tasks import kube
         from tasks.kubeconfig import parse_kubeconfig
 
-        creds = aks.managed_clusters.list_cluster_user_credentials(resource_group, cluster)
+        # a POST that only reads: azure-core retries it on a lost answer too (by default it
+        # retries POST only on a 500/503/504)
+        creds = aks.managed_clusters.list_cluster_user_credentials(
+            resource_group, cluster, retry_on_methods=READ_ACTION_RETRY)
         if not creds.kubeconfigs:
             raise LookupError(f"cluster {cluster} returned no kubeconfig")
         doc = parse_kubeconfig(creds.kubeconfigs[0].value, cluster=cluster)
         if not entra:
-            return k8s_config.new_client_from_config_dict(doc)
+            return kube.client_go_retries(k8s_config.new_client_from_config_dict(doc))
         for user in doc.get("users") or []:
             user["user"] = {"token": self._aks_token()}
-        api = k8s_config.new_client_from_config_dict(doc)
+        api = kube.client_go_retries(k8s_config.new_client_from_config_dict(doc))
 
         def refresh(conf: Any) -> None:
             conf.api_key["authorization"] = f"Bearer {self._aks_token()}"

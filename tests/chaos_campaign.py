@@ -133,13 +133,20 @@ def apply_campaign(spec: str, workdir: Path, *, rate: float, seed: int) -> dict[
     try:
         chaos.install_chaos(sim, rate, seed=seed)
         secrets = issued_secrets(sim)
-        # 1. an apply sweep under chaos, killed at its first intent (mid-apply)
-        log1 = workdir / "run1.log"
-        proc = chaos.start_pullfix(sim, home, log1, *sweep, new_session=True, **env)
-        killed = _kill_at_first_intent(proc, home)
-        outputs.append(log1.read_text() + log1.with_suffix(".err").read_text())
+        # 1. an apply sweep under chaos, killed at its first intent (mid-apply). The chaos can
+        # stop every remediation of a sweep before its first write (each one's reads failed):
+        # that sweep ran to its end and is judged with the others; sweep again, up to 3 times
+        killed = False
+        for attempt in range(1, 4):
+            log1 = workdir / f"run1-{attempt}.log"
+            proc = chaos.start_pullfix(sim, home, log1, *sweep, new_session=True, **env)
+            killed = _kill_at_first_intent(proc, home)
+            outputs.append(log1.read_text() + log1.with_suffix(".err").read_text())
+            if killed:
+                break
         if not killed:
-            violations.append(f"run 1 ended before its first intent: {outputs[-1][-2000:]}")
+            violations.append(f"run 1 ended before its first intent, 3 times: "
+                              f"{outputs[-1][-2000:]}")
         # 2. re-run under the same chaos; the simulator restarts once mid-run
         log2 = workdir / "run2.log"
         started = _starts(home)
@@ -204,7 +211,7 @@ def apply_campaign(spec: str, workdir: Path, *, rate: float, seed: int) -> dict[
         violations += [f"secret in {x}" for x in leaked]
         return {
             "clusters": len(snap_clusters(snap)), "broken": len(expected), "blocked": len(blocked),
-            "killed_mid_apply": killed, "simulator_restarts": 1,
+            "killed_mid_apply": killed, "run1_sweeps": attempt, "simulator_restarts": 1,
             "run2_outcomes": _count(_outcomes(summary2)),
             "run2_unreachable": len(unreachable),
             "run3_outcomes": _count(_outcomes(summary3)),
