@@ -1,4 +1,5 @@
-"""Reads the engine takes raw or cached still get azure-core's retries (real SDK, the twin)."""
+"""Reads the engine takes raw, cached or as read-only POST actions are sent again when the
+answer is lost (real SDKs, the twin)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import ProtocolError
 
 from tasks import kube
+from tasks.contract import Status
 from tasks.detect import failing_pods
 from tasks.reads import Reads
-from tests.checklib import cluster_refs
+from tests.checklib import cluster_refs, run_check, targets
 from tests.simharness import Sim
 
 
@@ -89,3 +91,16 @@ def test_the_user_kubeconfig_whose_answer_is_lost_is_asked_for_again(sim: Sim) -
 def _hits(sim: Sim) -> int:
     """How often the simulator's faults fired."""
     return sum(f.get("hits", 0) for f in sim.control("GET", "faults")["value"])
+
+
+@pytest.mark.scenario("pull-secret-admin-regenerated")
+def test_the_registry_admin_credentials_whose_answer_is_lost_are_asked_for_again(sim: Sim) -> None:
+    # given ARM hangs up in the middle of its answer to the registry's listCredentials (a POST
+    # that only reads)
+    reads = Reads(sim.clients())
+    [t] = targets(sim, "aks-app", reads)[:1]
+    sim.fault(method="POST", path="/listCredentials$", drop=True, count=1)
+    # when the admin pull-secret check compares the secret with the registry's passwords
+    f = run_check("pull-secret-admin-valid", t, reads)
+    # then it asked again and found the stale secret (not an error)
+    assert f.status == Status.FAIL and _hits(sim) == 1

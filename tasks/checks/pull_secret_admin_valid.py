@@ -25,6 +25,7 @@ from azure.mgmt.containerregistry import ContainerRegistryManagementClient
 
 from tasks.checks import _identity_reads as ir
 from tasks.checks._rbac import guarded
+from tasks.clients import READ_ACTION_RETRY
 from tasks.contract import Category, Evidence, Finding, Group, Status, Target
 from tasks.errors import describe
 from tasks.reads import Reads, parse_id
@@ -90,7 +91,7 @@ def pull_secret_admin_valid(target: Target, reads: Reads) -> Finding:
     current = guarded(f"the admin credentials of {reg.id}",
                       "Microsoft.ContainerRegistry/registries/listCredentials/action",
                       "Container Registry Contributor and Data Access Configuration Administrator")(
-        lambda: acr.registries.list_credentials(rg, reg.name))
+        lambda: acr.registries.list_credentials(rg, reg.name, retry_on_methods=READ_ACTION_RETRY))
     passwords = [p.value or "" for p in current.passwords or []]
     stale = [c.secret for c in creds
              if not any(hmac.compare_digest(c.password.encode(), p.encode()) for p in passwords)]

@@ -26,6 +26,7 @@ from azure.mgmt.containerregistry import ContainerRegistryManagementClient
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
+from tasks.clients import READ_ACTION_RETRY
 from tasks.contract import ClusterRef, Finding, Status, Target
 from tasks.fix import ACR_WRITER, REGISTRY, Change, Fix, FixPlan, FixResult, Need, Risk, fix, param
 from tasks.fixes._idfix import entry_password, evidence_data, k8s_id, with_password
@@ -38,7 +39,8 @@ SUFFIX = "-pullfix-backup"
 def _current(reads: Reads, registry_id: str) -> tuple[str, list[str]]:
     p = parse_id(registry_id)
     acr = reads.clients.arm(ContainerRegistryManagementClient, p["subscription"])
-    creds = acr.registries.list_credentials(p["resource_group"], p["name"])
+    creds = acr.registries.list_credentials(p["resource_group"], p["name"],
+                                            retry_on_methods=READ_ACTION_RETRY)
     return creds.username or p["name"], [x.value or "" for x in creds.passwords or []]
 
 
