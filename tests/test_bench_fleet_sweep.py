@@ -179,6 +179,14 @@ def test_the_benchmark_writes_every_key_with_sane_values(tmp_path: Path) -> None
     assert r["az_s_per_cluster"] > 0
     assert r["speedup_vs_az"] == pytest.approx(
         r["az_s_per_cluster"] / (r["wall_s"] / r["clusters"]), rel=0.05)
+    # and the ceiling the floor puts on it: no run beats the floor, so none beats the ceiling
+    ceiling = b["floor"]["speedup_ceiling"]
+    if r["floor_s"]:
+        assert ceiling == pytest.approx(r["az_s_per_cluster"] * r["clusters"] / r["floor_s"],
+                                        rel=0.05)
+        assert ceiling >= r["speedup_vs_az"]
+    else:
+        assert ceiling is None
     # the Prefect server: started by the benchmark (measured apart) or the one named
     assert b["prefect_server"]["started_by_bench"] in (True, False)
     # and --table's markdown holds the same numbers, one column per key
