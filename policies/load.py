@@ -106,7 +106,11 @@ def _model_at(path: Path_) -> type[BaseModel] | None:
 
 
 def _message(err: Any, lines: dict[Path_, int]) -> str:
-    loc: Path_ = tuple(p for p in err["loc"] if p != "[key]")
+    raw = tuple(err["loc"])
+    # pydantic marks a dict key's own error with a "[key]" step; an unknown key's last step is
+    # the key as written, whatever it is (a policy may well say "[key]")
+    last = raw[-1:] if err["type"] == "extra_forbidden" else ()
+    loc: Path_ = (*(p for p in raw[:len(raw) - len(last)] if p != "[key]"), *last)
     ctx = err.get("ctx") or {}
     if "path" in ctx:  # a check on a whole dict/model that knows which entry is wrong
         loc = (*loc, *ctx["path"])
