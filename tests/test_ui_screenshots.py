@@ -74,6 +74,25 @@ def _text_when(page: Any, pattern: str, seconds: float = 60) -> str:
     raise AssertionError(f"{pattern!r} never appeared on {page.url}:\n{text[:3000]}")
 
 
+def _submit(page: Any, form: Any, run_id: Any, seconds: float = 90) -> None:
+    """Submit the Resume form and wait until the run leaves Paused. On a loaded machine the
+    first click can land before the form takes it (the dialog stays open, the run stays
+    paused): after 15 s it is clicked once more, as a person would."""
+    form.get_by_role("button", name="Submit").click()
+    start = time.monotonic()
+    again = False
+    while time.monotonic() - start < seconds:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(run_id).state
+        if state is not None and state.type.value != "PAUSED":
+            return
+        if not again and time.monotonic() - start > 15 and form.is_visible():
+            form.get_by_role("button", name="Submit").click()
+            again = True
+        page.wait_for_timeout(500)
+    raise AssertionError(f"the run stayed paused after Submit:\n{page.inner_text('body')[:3000]}")
+
+
 def test_the_ui_shows_a_plan_sweep_and_the_plan_an_approver_signs_off(
         sim: Sim, sim_env: Callable[[Sim], None], prefect_harness: None, browser: Any,
         tmp_path: Path) -> None:
@@ -120,7 +139,7 @@ def test_the_ui_shows_a_plan_sweep_and_the_plan_an_approver_signs_off(
     # when the approver signs in (a fresh token) and approves in the form
     form.locator("textarea").nth(2).fill(_token(sim, "alice-approver", "alice-approver-secret-0001"))
     form.get_by_role("switch").first.click()
-    form.get_by_role("button", name="Submit").click()
+    _submit(page, form, run.id)
     # then the flow verifies the approval, applies the fix and the pods pull
     rec = _record(_finish(t, out), "reconcile-cluster")
     assert rec["outcome"] == "applied", rec["reason"]
